@@ -1,0 +1,3 @@
+from tokenward.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""Accounts: email normalization, registration, authentication, password changes."""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from dataclasses import replace
+
+from email_validator import EmailNotValidError, validate_email
+
+from tokenward.clock import Clock
+from tokenward.errors import InvalidCredentials, InvalidRequest, NotFound
+from tokenward.passwords import PasswordHasher, PasswordPolicy
+from tokenward.store.base import Store
+from tokenward.store.records import User
+
+MAX_EMAIL_LENGTH = 254
+
+
+def normalize_email(raw: str) -> tuple[str, str]:
+    """Return the email to show and the key that makes one mailbox one account.
+
+    The key folds case and Unicode compatibility forms (NFKC), so a fullwidth `A`
+    and a plain one, or `Alice` and `alice`, cannot both register.
+    """
+    raw = raw.strip()
+    if not raw or len(raw) > MAX_EMAIL_LENGTH or "\x00" in raw:
+        raise InvalidRequest("The email address is not valid.")
+    try:
+        normalized = validate_email(
+            unicodedata.normalize("NFKC", raw), check_deliverability=False
+        ).normalized
+    except EmailNotValidError as exc:
+        raise InvalidRequest("The email address is not valid.") from exc
+    key = unicodedata.normalize("NFKC", normalized.casefold())
+    return normalized, key
+
+
+class Accounts:
+    def __init__(
+        self, store: Store, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+    ) -> None:
+        self.store = store
+        self.hasher = hasher
+        self.policy = policy
+        self.clock = clock
+
+    async def register(
+        self,
+        email: str,
+        password: str,
+        *,
+        is_admin: bool = False,
+        scopes: tuple[str, ...] = (),
+    ) -> User:
+        display, key = normalize_email(email)
+        password = self.policy.check(password)
+        now = self.clock.now()
+        user = User(
+            id=str(uuid.uuid4()),
+            email=display,
+            email_key=key,
+            password_hash=await self.hasher.hash(password),
+            created_at=now,
+            password_changed_at=now,
+            is_admin=is_admin,
+            scopes=scopes,
+        )
+        await self.store.add_user(user)
+        return user
+
+    async def authenticate(self, email: str, password: str) -> User:
+        """Return the active user with this email and password, else `InvalidCredentials`.
+
+        Unknown emails, wrong passwords and disabled accounts fail alike and take as
+        long, so the answer tells nothing about which accounts exist.
+        """
+        try:
+            _, key = normalize_email(email)
+        except InvalidRequest:
+            key = None
+        user = await self.store.get_user_by_email(key) if key else None
+        valid, new_hash = await self.hasher.verify(
+            password, user.password_hash if user else None
+        )
+        if user is None or not valid or not user.is_active:
+            raise InvalidCredentials()
+        if new_hash is not None:
+            await self.store.set_password_hash(user.id, new_hash, changed_at=None)
+            user = replace(user, password_hash=new_hash)
+        return user
+
+    async def get(self, user_id: str) -> User:
+        user = await self.store.get_user(user_id)
+        if user is None:
+            raise NotFound("No such user.")
+        return user
+
+    async def find(self, email: str) -> User:
+        _, key = normalize_email(email)
+        user = await self.store.get_user_by_email(key)
+        if user is None:
+            raise NotFound("No such user.")
+        return user
+
+    async def check_password(self, user: User, password: str) -> None:
+        valid, _ = await self.hasher.verify(password, user.password_hash)
+        if not valid:
+            raise InvalidCredentials("The current password is incorrect.")
+
+    async def set_password(self, user: User, new_password: str) -> None:
+        new_password = self.policy.check(new_password)
+        new_hash = await self.hasher.hash(new_password)
+        await self.store.set_password_hash(user.id, new_hash, changed_at=self.clock.now())

@@ -1,0 +1,60 @@
+"""The application factory, and `install` for embedding tokenward in an existing app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from tokenward.config import Settings
+from tokenward.core import Tokenward
+from tokenward.http import auth, health, users, wellknown
+from tokenward.http.errors import install_error_handlers
+from tokenward.http.headers import SecurityHeaders
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+router = APIRouter()
+router.include_router(auth.router)
+router.include_router(users.router)
+router.include_router(wellknown.router)
+router.include_router(health.router)
+
+
+def install(app: FastAPI, tokenward: Tokenward) -> None:
+    """Add tokenward's routes and error answers to `app`.
+
+    The app's lifespan must run `tokenward.running()` (see `Tokenward.lifespan`).
+    """
+    app.state.tokenward = tokenward
+    install_error_handlers(app)
+    app.include_router(router)
+
+
+def lifespan_for(tokenward: Tokenward) -> Lifespan:
+    """A FastAPI lifespan that starts and stops `tokenward` with the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.tokenward = tokenward
+        async with tokenward.running():
+            yield
+
+    return lifespan
+
+
+def create_app(
+    settings: Settings | None = None, tokenward: Tokenward | None = None
+) -> FastAPI:
+    """The standalone tokenward server."""
+    tokenward = tokenward or Tokenward(settings)
+    app = FastAPI(
+        title="tokenward",
+        summary="JWT authentication: sessions, rotating refresh tokens, revocation.",
+        version="0.1.0",
+        lifespan=lifespan_for(tokenward),
+    )
+    install(app, tokenward)
+    app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
+    return app

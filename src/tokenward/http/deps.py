@@ -1,0 +1,136 @@
+"""Dependencies that read the credential, verify it, and hand claims or users to routes.
+
+A protected request reads the header (or cookie), verifies the token against the key
+ring and the revocation view, and never touches the database unless it asks for the
+user record.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from tokenward.config import IPNetwork
+from tokenward.core import Tokenward
+from tokenward.errors import InsufficientScope, InvalidToken, UserInactive
+from tokenward.sessions import ClientInfo
+from tokenward.store.records import User
+from tokenward.tokens import AccessClaims
+
+MAX_AUTHORIZATION_LENGTH = 4096 + len("Bearer ")
+MAX_USER_AGENT_LENGTH = 512
+
+
+def get_tokenward(request: Request) -> Tokenward:
+    return request.app.state.tokenward  # type: ignore[no-any-return]
+
+
+TokenwardDep = Annotated[Tokenward, Depends(get_tokenward)]
+
+
+def client_info(request: Request) -> ClientInfo:
+    """The client address and user agent; `X-Forwarded-For` only from trusted proxies."""
+    tokenward = get_tokenward(request)
+    peer = request.client.host if request.client else None
+    ip = peer
+    proxies = tokenward.settings.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and proxies and _is_trusted(peer, proxies):
+        ip = _client_from_forwarded(forwarded, proxies) or peer
+    user_agent = request.headers.get("user-agent")
+    if user_agent is not None:
+        user_agent = user_agent[:MAX_USER_AGENT_LENGTH]
+    return ClientInfo(ip=ip, user_agent=user_agent)
+
+
+def _is_trusted(address: str | None, proxies: Sequence[IPNetwork]) -> bool:
+    if address is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def _client_from_forwarded(header: str, proxies: Sequence[IPNetwork]) -> str | None:
+    """Walk the chain from the right; the first untrusted hop is the client."""
+    hops = [hop.strip() for hop in header.split(",")][-20:]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return None
+        if not _is_trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else None
+
+
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+
+class BearerToken(OAuth2PasswordBearer):
+    """The `Authorization: Bearer` credential, read strictly; shown in the OpenAPI docs.
+
+    Tokens in the query string are never read.
+    """
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        header = request.headers.get("authorization")
+        if header is None:
+            return None
+        if len(header) > MAX_AUTHORIZATION_LENGTH:
+            raise InvalidToken("The Authorization header is too large.")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token or " " in token.strip():
+            raise InvalidToken("Use 'Authorization: Bearer <token>'.")
+        return token.strip()
+
+
+bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
+
+
+async def current_claims(
+    request: Request, token: Annotated[str | None, Depends(bearer_token)]
+) -> AccessClaims:
+    """The verified claims of the request's access token; 401 without a valid one."""
+    if token is None:
+        raise InvalidToken("An access token is required.")
+    return get_tokenward(request).tokens.verify(token)
+
+
+ClaimsDep = Annotated[AccessClaims, Depends(current_claims)]
+
+
+async def current_user(claims: ClaimsDep, tokenward: TokenwardDep) -> User:
+    """The active user the access token belongs to; one database read."""
+    user = await tokenward.store.get_user(claims.sub)
+    if user is None:
+        raise InvalidToken("The token's user no longer exists.")
+    if not user.is_active:
+        raise UserInactive()
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def require_scopes(*scopes: str) -> Callable[[AccessClaims], Awaitable[AccessClaims]]:
+    """A dependency that lets through only tokens holding every one of `scopes`."""
+    needed = frozenset(scopes)
+
+    async def check(claims: ClaimsDep) -> AccessClaims:
+        if not needed <= claims.scopes:
+            raise InsufficientScope()
+        return claims
+
+    return check
+
+
+async def limit_address(tokenward: TokenwardDep, client: ClientDep) -> None:
+    """Count each `/auth` request against the per-address limit."""
+    await tokenward.ratelimiter.hit_address(client.ip)

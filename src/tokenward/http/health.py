@@ -1,0 +1,25 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from tokenward.http.deps import TokenwardDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process answers; touches nothing else."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(tokenward: TokenwardDep) -> JSONResponse:
+    """Ready when the database (and Redis, when configured) answer."""
+    checks = await tokenward.readiness()
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return JSONResponse(body, status_code=200 if ready else 503)

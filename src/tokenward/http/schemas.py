@@ -1,0 +1,85 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Email = Annotated[Text, Field(min_length=3, max_length=320)]
+# Long enough for any passphrase; the policy gives the real limits with a clear reason.
+Password = Annotated[Text, Field(min_length=1, max_length=4096)]
+DeviceName = Annotated[Text, Field(max_length=128)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=False, extra="ignore")
+
+
+class RegisterRequest(Body):
+    email: Email
+    password: Password
+
+
+class LoginRequest(Body):
+    email: Email
+    password: Password
+    device_name: DeviceName | None = None
+
+
+class RefreshRequest(Body):
+    refresh_token: Annotated[Text, Field(max_length=512)]
+
+
+class PasswordChangeRequest(Body):
+    current_password: Password
+    new_password: Password
+
+
+class TokenPairResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class UserResponse(BaseModel):
+    id: str
+    email: str
+    created_at: datetime
+    is_active: bool
+    is_verified: bool
+    scopes: list[str]
+
+
+class SessionResponse(BaseModel):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    device_name: str | None
+    current: bool
+
+
+class WhoamiResponse(BaseModel):
+    sub: str
+    sid: str
+    scope: str
+    exp: int
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    code: str

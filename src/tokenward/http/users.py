@@ -1,0 +1,27 @@
+"""The `/users` routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from tokenward.http.deps import UserDep
+from tokenward.http.schemas import ErrorResponse, UserResponse
+from tokenward.store.records import User
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def user_response(user: User) -> UserResponse:
+    return UserResponse(
+        id=user.id,
+        email=user.email,
+        created_at=user.created_at,
+        is_active=user.is_active,
+        is_verified=user.is_verified,
+        scopes=list(user.scopes),
+    )
+
+
+@router.get("/me", responses={401: {"model": ErrorResponse}})
+async def me(user: UserDep) -> UserResponse:
+    return user_response(user)

@@ -1,0 +1,121 @@
+"""The in-process view of revoked sessions and users, and the feed that keeps it current.
+
+Verifying a token asks only this view: two dictionary look-ups, no database. Each entry
+lives until every token it could kill has expired, so memory follows the number of
+revocations made within one access-token lifetime, not the number ever made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from tokenward.clock import Clock
+from tokenward.errors import StorageUnavailable, TokenRevoked
+from tokenward.store.base import Store
+from tokenward.store.records import Revocation
+
+logger = logging.getLogger("tokenward.revocation")
+
+# A revocation row is stamped before its transaction commits; reading back this far
+# catches rows that became visible late.
+FEED_OVERLAP = timedelta(seconds=3)
+
+
+class RevocationView:
+    def __init__(self) -> None:
+        self._sessions: dict[str, datetime] = {}
+        self._users: dict[str, tuple[float, datetime]] = {}
+
+    def __len__(self) -> int:
+        return len(self._sessions) + len(self._users)
+
+    def add(self, revocation: Revocation) -> None:
+        if revocation.session_id is not None:
+            self._sessions[revocation.session_id] = revocation.expires_at
+        if revocation.user_id is not None:
+            cutoff = revocation.created_at.timestamp()
+            self._users[revocation.user_id] = (cutoff, revocation.expires_at)
+
+    def add_all(self, revocations: Iterable[Revocation]) -> None:
+        for revocation in revocations:
+            self.add(revocation)
+
+    def revoke_session(self, session_id: str, expires_at: datetime) -> None:
+        self._sessions[session_id] = expires_at
+
+    def add_user_cutoff(
+        self, user_id: str, cutoff: datetime, expires_at: datetime
+    ) -> None:
+        self._users[user_id] = (cutoff.timestamp(), expires_at)
+
+    def check(self, session_id: str, user_id: str, issued_at: int) -> None:
+        """Raise `TokenRevoked` if the token's session or user was revoked."""
+        if session_id in self._sessions:
+            raise TokenRevoked()
+        user = self._users.get(user_id)
+        if user is not None and issued_at <= user[0]:
+            raise TokenRevoked()
+
+    def is_session_revoked(self, session_id: str) -> bool:
+        return session_id in self._sessions
+
+    def forget_expired(self, now: datetime) -> int:
+        stale = [sid for sid, expires in self._sessions.items() if expires <= now]
+        for sid in stale:
+            del self._sessions[sid]
+        stale_users = [uid for uid, (_, expires) in self._users.items() if expires <= now]
+        for uid in stale_users:
+            del self._users[uid]
+        return len(stale) + len(stale_users)
+
+
+class DatabaseFeed:
+    """Polls the revocations table so that every instance learns within a second."""
+
+    def __init__(
+        self, store: Store, view: RevocationView, clock: Clock, interval: float
+    ) -> None:
+        self._store = store
+        self._view = view
+        self._clock = clock
+        self._interval = interval
+        self._since: datetime | None = None
+
+    async def load(self) -> None:
+        """Read every unexpired revocation; run once before serving."""
+        now = self._clock.now()
+        self._view.add_all(
+            await self._store.revocations_since(
+                datetime.min.replace(tzinfo=now.tzinfo), now
+            )
+        )
+        self._since = now
+
+    async def poll_once(self) -> None:
+        now = self._clock.now()
+        since = (self._since or now) - FEED_OVERLAP
+        self._view.add_all(await self._store.revocations_since(since, now))
+        self._since = now
+        self._view.forget_expired(now)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.poll_once()
+            except StorageUnavailable:
+                logger.warning("revocation feed: database unavailable; retrying")
+            except Exception:  # keep the feed alive whatever one poll hits
+                logger.exception("revocation feed: poll failed")
+
+
+async def cancel(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

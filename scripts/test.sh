@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install the test dependencies into .venv and run the whole suite.
+# Extra arguments go to pytest (for example: bash scripts/test.sh -k refresh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e '.[test]'
+
+exec .venv/bin/python -m pytest "$@"

@@ -87,6 +87,7 @@ class Tokenward:
             audience=settings.audience,
             access_ttl=settings.access_ttl,
             leeway=settings.leeway,
+            cache_size=settings.token_cache_size,
         )
         self.sessions = SessionService(
             self.store,

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import re
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -57,6 +59,46 @@ class IssuedToken:
     jti: str
 
 
+class VerifiedTokens:
+    """Claims of tokens that passed every check, by exact token string, bounded.
+
+    Only what cannot change is remembered: the signature and the claim rules that do
+    not depend on the time. Expiry, the key and revocation are checked again on every
+    hit, so a cached token stops working at the same moment an uncached one would.
+    The least recently used entry makes room for a new one.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[AccessClaims, SigningKey]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, token: str) -> tuple[AccessClaims, SigningKey] | None:
+        """The claims of a token verified before, and the key that verified it."""
+        entry = self._entries.get(token)
+        if entry is not None:
+            # Another thread may have evicted it meanwhile; then it simply stays out.
+            with contextlib.suppress(KeyError):
+                self._entries.move_to_end(token)
+        return entry
+
+    def put(self, token: str, claims: AccessClaims, key: SigningKey) -> None:
+        if self.max_entries <= 0:
+            return
+        self._entries[token] = (claims, key)
+        while len(self._entries) > self.max_entries:
+            with contextlib.suppress(KeyError):
+                self._entries.popitem(last=False)
+
+    def discard(self, token: str) -> None:
+        self._entries.pop(token, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class TokenService:
     def __init__(
         self,
@@ -67,6 +109,7 @@ class TokenService:
         audience: str,
         access_ttl: int,
         leeway: int = 30,
+        cache_size: int = 0,
     ) -> None:
         self.keyring = keyring
         self.revocations = revocations
@@ -75,6 +118,7 @@ class TokenService:
         self.audience = audience
         self.access_ttl = access_ttl
         self.leeway = leeway
+        self.verified = VerifiedTokens(cache_size)
 
     def issue(
         self, user_id: str, session_id: str, scope: str, not_after: datetime | None = None
@@ -102,6 +146,26 @@ class TokenService:
 
     def verify(self, token: str) -> AccessClaims:
         """Return the claims of a valid, unrevoked access token; raise otherwise."""
+        cached = self.verified.get(token) if type(token) is str else None
+        if cached is not None:
+            claims, key = cached
+            # The very key that checked the signature must still be in the ring; a
+            # retired or reloaded key sends the token through every check again.
+            if self.keyring.get(key.kid) is key:
+                if claims.exp <= self.clock.now().timestamp() - self.leeway:
+                    self.verified.discard(token)
+                    raise TokenExpired()
+                self.revocations.check(claims.sid, claims.sub, claims.iat)
+                return claims
+            self.verified.discard(token)
+
+        claims, key = self._verify_uncached(token)
+        self.revocations.check(claims.sid, claims.sub, claims.iat)
+        self.verified.put(token, claims, key)
+        return claims
+
+    def _verify_uncached(self, token: str) -> tuple[AccessClaims, SigningKey]:
+        """Every rule but revocation, from the raw token."""
         header_b64, payload_b64, signature_b64 = _split(token)
         header = _decode_json(header_b64)
         key = self._key_for(header)
@@ -111,9 +175,7 @@ class TokenService:
         if not key.algorithm.verify(signing_input, key.verifying_key, signature):
             raise InvalidToken("The token signature is invalid.")
 
-        claims = self._validate_claims(_decode_json(payload_b64))
-        self.revocations.check(claims.sid, claims.sub, claims.iat)
-        return claims
+        return self._validate_claims(_decode_json(payload_b64)), key
 
     def _key_for(self, header: dict[str, Any]) -> SigningKey:
         typ = header.get("typ")

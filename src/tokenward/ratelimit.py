@@ -11,10 +11,12 @@ import time
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.aio.strategies import RateLimiter as Strategy
 from limits.storage import storage_from_string
 
 from tokenward.errors import RateLimited
+from tokenward.ratewindow import SlidingWindows
 
 
 class RateLimiter:
@@ -29,28 +31,43 @@ class RateLimiter:
         self._limiter = MovingWindowRateLimiter(self.storage)
         self._ip_limits = parse_many(ip_rate)
         self._login_limits = parse_many(login_rate)
+        # Every `/auth` request passes here: sliding-window counters, not a list of
+        # every hit, and in plain memory unless Redis must share them.
+        self._address_limiter = SlidingWindowCounterRateLimiter(self.storage)
+        self._local_addresses = None if redis_url else SlidingWindows(self._ip_limits)
 
     async def hit_address(self, ip: str | None) -> None:
         """Count one request from this address to the `/auth` routes."""
-        await self._hit(self._ip_limits, "ip", ip or "unknown")
+        if self._local_addresses is not None:
+            wait = self._local_addresses.hit(ip or "unknown")
+            if wait is not None:
+                raise RateLimited(wait)
+            return
+        await self._hit(self._address_limiter, self._ip_limits, "ip", ip or "unknown")
 
     async def check_login(self, account: str) -> None:
         """Refuse a login attempt while the account has too many recent failures."""
         for limit in self._login_limits:
             if not await self._limiter.test(limit, "login", account):
-                raise RateLimited(await self._retry_after(limit, "login", account))
+                raise RateLimited(
+                    await self._retry_after(self._limiter, limit, "login", account)
+                )
 
     async def login_failed(self, account: str) -> None:
         for limit in self._login_limits:
             await self._limiter.hit(limit, "login", account)
 
-    async def _hit(self, limits: list[RateLimitItem], *identifiers: str) -> None:
+    async def _hit(
+        self, limiter: Strategy, limits: list[RateLimitItem], *identifiers: str
+    ) -> None:
         for limit in limits:
-            if not await self._limiter.hit(limit, *identifiers):
-                raise RateLimited(await self._retry_after(limit, *identifiers))
+            if not await limiter.hit(limit, *identifiers):
+                raise RateLimited(await self._retry_after(limiter, limit, *identifiers))
 
-    async def _retry_after(self, limit: RateLimitItem, *identifiers: str) -> int:
-        stats = await self._limiter.get_window_stats(limit, *identifiers)
+    async def _retry_after(
+        self, limiter: Strategy, limit: RateLimitItem, *identifiers: str
+    ) -> int:
+        stats = await limiter.get_window_stats(limit, *identifiers)
         return int(stats.reset_time - time.time()) + 1
 
     async def reset(self) -> None:

@@ -10,26 +10,29 @@ from fastapi import APIRouter, FastAPI
 from tokenward.config import Settings
 from tokenward.core import Tokenward
 from tokenward.http import auth, health, users, wellknown
+from tokenward.http.address_limit import AddressLimit
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+ROUTERS = (auth.router, users.router, wellknown.router, health.router)
 router = APIRouter()
-router.include_router(auth.router)
-router.include_router(users.router)
-router.include_router(wellknown.router)
-router.include_router(health.router)
+for _part in ROUTERS:
+    router.include_router(_part)
 
 
 def install(app: FastAPI, tokenward: Tokenward) -> None:
-    """Add tokenward's routes and error answers to `app`.
+    """Add tokenward's routes, error answers and the `/auth` address limit to `app`.
 
     The app's lifespan must run `tokenward.running()` (see `Tokenward.lifespan`).
     """
     app.state.tokenward = tokenward
     install_error_handlers(app)
-    app.include_router(router)
+    app.add_middleware(AddressLimit, tokenward=tokenward)
+    # One level of routers, not two: each level costs every request a matching pass.
+    for part in ROUTERS:
+        app.include_router(part)
 
 
 def lifespan_for(tokenward: Tokenward) -> Lifespan:

@@ -33,6 +33,7 @@ from tokenward.store.base import Store
 from tokenward.store.records import Session, User
 from tokenward.store.sql import SqlStore
 from tokenward.tokens import AccessClaims, TokenService
+from tokenward.usercache import UserCache
 
 logger = logging.getLogger("tokenward.auth")
 
@@ -73,6 +74,7 @@ class Tokenward:
             settings.password_min_length, settings.password_max_length
         )
         self.accounts = Accounts(self.store, self.hasher, self.policy, self.clock)
+        self.user_cache = UserCache(self.store, ttl=settings.user_cache_ttl)
         self.revocations = RevocationView()
         self.keyring = KeyRing(
             settings.signing_alg,
@@ -185,6 +187,7 @@ class Tokenward:
             await self.ratelimiter.login_failed(account)
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
+        self.user_cache.invalidate(user.id)  # its hash may just have been upgraded
         granted = _grant_scope(user, scope)
         session, refresh_token = await self.sessions.open(
             user.id, client, device_name, granted
@@ -269,6 +272,7 @@ class Tokenward:
         user = await self.accounts.get(claims.sub)
         await self.accounts.check_password(user, current)
         await self.accounts.set_password(user, new)
+        self.user_cache.invalidate(user.id)
         revoked = await self.sessions.revoke_all(
             user.id, "password_changed", keep_session_id=claims.sid
         )
@@ -283,6 +287,7 @@ class Tokenward:
 
     async def set_user_active(self, user: User, active: bool) -> None:
         await self.store.set_user_active(user.id, active)
+        self.user_cache.invalidate(user.id)
         if not active:
             await self.sessions.revoke_all(user.id, "user_disabled", whole_user=True)
         log_event(

@@ -120,9 +120,9 @@ current_claims = BearerClaims(
 ClaimsDep = Annotated[AccessClaims, Depends(current_claims)]
 
 
-async def current_user(claims: ClaimsDep, tokenward: TokenwardDep) -> User:
-    """The active user the access token belongs to; one database read."""
-    user = await tokenward.store.get_user(claims.sub)
+async def current_user(claims: ClaimsDep, request: Request) -> User:
+    """The active user the access token belongs to; read at most once a second."""
+    user = await get_tokenward(request).user_cache.get(claims.sub)
     if user is None:
         raise InvalidToken("The token's user no longer exists.")
     if not user.is_active:

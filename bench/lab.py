@@ -42,13 +42,24 @@ class Lab:
     account: Account = field(default_factory=Account)
     tokens: dict[str, str] = field(default_factory=dict)
     _servers: dict[str, Server] = field(default_factory=dict)
+    _failed: dict[str, str] = field(default_factory=dict)
 
     def server(self, name: str) -> Server:
-        """The named server, started now if it is not running yet."""
+        """The named server, started now if it is not running yet.
+
+        A server that failed to start is not tried again in the same run, so one
+        broken server costs one start timeout, not one per scenario.
+        """
+        if name in self._failed:
+            raise RuntimeError(self._failed[name])
         if name not in self._servers:
             server = Server(self._spec(name), self.tmp)
             print(f"[start] {name} on {server.base_url}", flush=True)
-            self._servers[name] = self.stack.enter_context(server)
+            try:
+                self._servers[name] = self.stack.enter_context(server)
+            except RuntimeError as exc:
+                self._failed[name] = f"{name} did not start: {exc}"
+                raise
         return self._servers[name]
 
     def _spec(self, name: str) -> ServerSpec:

@@ -37,7 +37,7 @@ class Settings:
 
 
 QUICK = Settings(run_s=2, warmup_s=1, rounds=2, storm_s=5, login_s=2, hash_budget_s=0.5)
-FULL = Settings(run_s=8, warmup_s=2, rounds=5, storm_s=15, login_s=8, hash_budget_s=2.0)
+FULL = Settings(run_s=5, warmup_s=2, rounds=4, storm_s=10, login_s=5, hash_budget_s=2.0)
 
 
 def log(message: str) -> None:

@@ -147,6 +147,11 @@ def document_markdown(meta: dict[str, Any], scenarios: list[Scenario]) -> str:
         f"- Whole run: {meta.get('elapsed_s', 0):.0f} s",
         "",
     ]
+    if meta["generator"].startswith("python"):
+        head[-1:-1] = [
+            "- The Python client drives one core at a few thousand requests a second "
+            "at most, so fast routes are measured near its ceiling: prefer wrk."
+        ]
     for name, versions in meta.get("versions", {}).items():
         listed = ", ".join(f"{k} {v}" for k, v in versions.items())
         head.append(f"- {name}: {listed}")

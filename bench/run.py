@@ -192,19 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     }
     load = meta["machine"]["load_start"]
     log(f"[setup] {meta['mode']} run with {gen.name}; load average {load}")
-    with (
-        tempfile.TemporaryDirectory(prefix="tokenward-bench-") as tmp,
-        ExitStack() as stack,
-    ):
+    tmp = Path(tempfile.mkdtemp(prefix="tokenward-bench-"))
+    with ExitStack() as stack:
         lab = Lab(
             gen=gen,
             pyload=pyload,
             settings=settings,
-            tmp=Path(tmp),
+            tmp=tmp,
             stack=stack,
             tokenward_python=interpreter(args.tokenward_python),
         )
         scenarios = run_scenarios(lab, args.only)
+    failed = [s for s in scenarios if s.skipped.startswith("failed")]
+    if failed:
+        log(f"[done] some scenarios failed; server logs and databases kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     if any(s.name.startswith("tokenward") and not s.skipped for s in scenarios):
         versions = package_versions(lab.tokenward_python, TOKENWARD_VERSIONS)
         meta["versions"]["tokenward"] = versions
@@ -215,7 +218,6 @@ def main(argv: list[str] | None = None) -> int:
         log(console_table(scn))
     json_path, md_path = write_results(args.out, started, meta, scenarios)
     log(f"\nwrote {json_path} and {md_path} in {meta['elapsed_s']:.0f} s")
-    failed = [s for s in scenarios if s.skipped.startswith("failed")]
     return 1 if failed else 0
 
 

@@ -85,7 +85,11 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.spec.start_timeout
@@ -93,7 +97,7 @@ class Server:
             if self._proc is not None and self._proc.poll() is not None:
                 raise RuntimeError(
                     f"{self.spec.name} exited with {self._proc.returncode} while "
-                    f"starting; see {self.log_path}:\n{self.log_tail()}"
+                    f"starting; the end of its log:\n{self.log_tail(5)}"
                 )
             try:
                 status, _ = request(self.url(self.spec.ready_path), timeout=1.0)
@@ -102,8 +106,10 @@ class Server:
             if status == 200:
                 return
             time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"{self.spec.name} was not ready in time; see {self.log_path}")
+        raise RuntimeError(
+            f"{self.spec.name} was not ready in {self.spec.start_timeout:.0f} s; "
+            f"the end of its log:\n{self.log_tail(5)}"
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         """Last lines of the server's log, to explain a failure."""

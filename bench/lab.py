@@ -50,17 +50,29 @@ class Lab:
         A server that failed to start is not tried again in the same run, so one
         broken server costs one start timeout, not one per scenario.
         """
+        self.start(name)
         if name in self._failed:
             raise RuntimeError(self._failed[name])
-        if name not in self._servers:
+        return self._servers[name]
+
+    def start(self, *names: str) -> None:
+        """Boot the named servers side by side, then wait for each to be ready."""
+        booting = []
+        for name in names:
+            if name in self._servers or name in self._failed:
+                continue
             server = Server(self._spec(name), self.tmp)
             print(f"[start] {name} on {server.base_url}", flush=True)
+            self.stack.callback(server.stop)
+            server.spawn()
+            booting.append((name, server))
+        for name, server in booting:
             try:
-                self._servers[name] = self.stack.enter_context(server)
+                server.wait_ready()
             except RuntimeError as exc:
                 self._failed[name] = f"{name} did not start: {exc}"
-                raise
-        return self._servers[name]
+            else:
+                self._servers[name] = server
 
     def _spec(self, name: str) -> ServerSpec:
         if name == "bare":

@@ -33,18 +33,31 @@ class Row:
     def from_runs(
         cls, label: str, runs: list[LoadResult], ratios: list[float] | None = None
     ) -> "Row":
-        """Median of each measure over the runs; ratios are medians of per-round ones."""
+        """Median of each measure over the runs; ratios are medians of per-round ones.
+
+        A run in which no request completed has no latency to report; its p50 and
+        p99 count as the run's length, a lower bound, and the row says so.
+        """
         ratios = ratios or []
+        notes = []
+        if any(r.capped for r in runs):
+            notes.append("request cap reached")
+        if any(r.requests == 0 for r in runs):
+            notes.append("no answer within a run: latency shown is a lower bound")
+
+        def latency(run: LoadResult, value: float) -> float:
+            return run.duration_s * 1000 if run.requests == 0 else value
+
         return cls(
             label=label,
             rps=statistics.median(r.rps for r in runs),
-            p50_ms=statistics.median(r.p50_ms for r in runs),
-            p99_ms=statistics.median(r.p99_ms for r in runs),
+            p50_ms=statistics.median(latency(r, r.p50_ms) for r in runs),
+            p99_ms=statistics.median(latency(r, r.p99_ms) for r in runs),
             ratio=statistics.median(ratios) if ratios else None,
             ratio_min=min(ratios) if ratios else None,
             ratio_max=max(ratios) if ratios else None,
             errors=sum(r.error_count for r in runs),
-            note="request cap reached" if any(r.capped for r in runs) else "",
+            note="; ".join(notes),
             runs=[r.as_dict() for r in runs],
         )
 
@@ -91,16 +104,18 @@ def _num(value: float | None, unit: str = "") -> str:
     return f"{value:.2f}{unit}"
 
 
+def fmt_ratio(value: float) -> str:
+    """Three decimals, or two significant digits for a collapse far below 0.01."""
+    return f"{value:.3f}" if value >= 0.01 or value == 0 else f"{value:.2g}"
+
+
 def _ratio(row: Row) -> str:
     if row.ratio is None:
         return "-"
-    text = f"{row.ratio:.3f}"
-    if (
-        row.ratio_min is not None
-        and row.ratio_max is not None
-        and (row.ratio_min != row.ratio_max)
-    ):
-        text += f" ({row.ratio_min:.3f}-{row.ratio_max:.3f})"
+    text = fmt_ratio(row.ratio)
+    low, high = row.ratio_min, row.ratio_max
+    if low is not None and high is not None and low != high:
+        text += f" ({fmt_ratio(low)}-{fmt_ratio(high)})"
     return text
 
 
@@ -165,10 +180,10 @@ def console_table(scn: Scenario) -> str:
         return f"== {scn.title}: skipped: {scn.skipped}"
     out = [f"== {scn.title}" + (f" (baseline: {scn.baseline})" if scn.baseline else "")]
     for row in scn.rows:
-        ratio = f"{row.ratio:7.3f}" if row.ratio is not None else "      -"
+        ratio = fmt_ratio(row.ratio) if row.ratio is not None else "-"
         out.append(
             f"  {row.label:<42} {row.rps:9.1f} rps  p50 {row.p50_ms:8.2f} ms  "
-            f"p99 {row.p99_ms:8.2f} ms  ratio {ratio}  errors {row.errors}"
+            f"p99 {row.p99_ms:8.2f} ms  ratio {ratio:>7}  errors {row.errors}"
         )
     out += [f"  note: {n}" for n in scn.notes]
     return "\n".join(out)

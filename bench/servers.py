@@ -73,6 +73,11 @@ class Server:
 
     def start(self) -> None:
         """Spawn the process and wait until its ready path answers 200."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it, so several can boot at once."""
         argv = [a.replace("{port}", str(self.port)) for a in self.spec.argv]
         env = {**os.environ, **self.spec.env, "PYTHONUNBUFFERED": "1"}
         with self.log_path.open("wb") as log:
@@ -85,6 +90,9 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def wait_ready(self) -> None:
+        """Wait until the ready path answers 200; stop the process if it never does."""
         try:
             self._wait_ready()
         except BaseException:

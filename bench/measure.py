@@ -37,10 +37,10 @@ class Settings:
 
 
 QUICK = Settings(run_s=2, warmup_s=1, rounds=2, storm_s=5, login_s=3, hash_budget_s=0.3)
+FULL = Settings(run_s=5, warmup_s=2, rounds=4, storm_s=10, login_s=5, hash_budget_s=2.0)
 
 # URLs already warmed up in this run: a second comparison on them needs no warm-up.
 _warmed: set[str] = set()
-FULL = Settings(run_s=5, warmup_s=2, rounds=4, storm_s=10, login_s=5, hash_budget_s=2.0)
 
 
 def log(message: str) -> None:

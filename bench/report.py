@@ -154,8 +154,8 @@ def document_markdown(meta: dict[str, Any], scenarios: list[Scenario]) -> str:
         f"{machine['memory_gib']} GiB, {machine['system']}",
         f"- Load average at start / end: {machine['load_start']} / "
         f"{meta.get('load_end', '?')}",
-        f"- Load generator: {meta['generator']}, one thread; servers: uvicorn, "
-        "one worker each, loopback",
+        f"- Load generator: {meta['generator']}, one thread (refresh: "
+        f"{meta['python_client']}); servers: uvicorn, one worker each, loopback",
         f"- Runs: {s['run_s']} s each, {s['rounds']} alternating rounds after a "
         f"{s['warmup_s']} s warm-up, {s['connections']} connections; login storm "
         f"{s['storm_connections']} connections for {s['storm_s']} s",

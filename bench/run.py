@@ -37,7 +37,6 @@ VERSIONS = {
         "fastapi-users", "fastapi-users-db-sqlalchemy", "sqlalchemy", "aiosqlite",
         "pwdlib", "argon2-cffi", "pyjwt", "uvicorn",
     ],
-    "client": ["httpx"],
 }  # fmt: skip
 TOKENWARD_VERSIONS = ["tokenward", "fastapi", "uvicorn", "uvloop", "pyjwt", "sqlalchemy"]
 
@@ -182,14 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         "started": started.isoformat(timespec="seconds"),
         "mode": "quick" if args.quick else "full",
         "generator": gen.name,
+        "python_client": pyload.name,
         "settings": settings.as_dict(),
         "machine": machine(),
-        "versions": {
-            n: package_versions(venv_python(n), v)
-            for n, v in VERSIONS.items()
-            if venv_python(n).exists()
-        },
+        "versions": {n: package_versions(venv_python(n), v) for n, v in VERSIONS.items()},
     }
+    if pyload.engine == "httpx":
+        meta["versions"]["client"] = package_versions(pyload.python, ["httpx"])
     load = meta["machine"]["load_start"]
     log(f"[setup] {meta['mode']} run with {gen.name}; load average {load}")
     tmp = Path(tempfile.mkdtemp(prefix="tokenward-bench-"))

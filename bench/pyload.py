@@ -9,8 +9,9 @@ with the standard library alone; ``httpx`` uses httpx.AsyncClient and needs the
 client venv. On this two-core machine httpx topped out at a few hundred requests a
 second, below the servers it measures, so it is kept only as an option.
 
-Reads one JSON job on stdin and prints one JSON result line. Every worker stops at
-the deadline or when the shared request cap is reached; an outer timeout backs that.
+Reads one JSON job on stdin and prints one JSON result line. The run ends at its
+deadline, dropping requests still in flight as wrk does, or earlier when the shared
+request cap is reached; the harness's subprocess timeout backs that.
 Only loopback addresses are accepted.
 """
 
@@ -146,6 +147,8 @@ class HttpxConnection:
             resp = await self.client.request(
                 self.job["method"], self.job["url"], content=body
             )
+        except httpx.TimeoutException as exc:
+            raise SendError("timeout") from exc
         except httpx.ConnectError as exc:
             raise SendError("connect") from exc
         except httpx.HTTPError as exc:
@@ -207,7 +210,11 @@ async def _run(job: dict[str, Any]) -> dict[str, Any]:
         import httpx
 
         limits = httpx.Limits(max_connections=conns, max_keepalive_connections=conns)
-        client = httpx.AsyncClient(headers=job.get("headers") or {}, limits=limits)
+        client = httpx.AsyncClient(
+            headers=job.get("headers") or {},
+            limits=limits,
+            timeout=float(job["timeout"]),
+        )
         pool: list[Connection] = [HttpxConnection(job, client) for _ in range(conns)]
     else:
         pool = [RawConnection(job) for _ in range(conns)]
@@ -220,9 +227,13 @@ async def _run(job: dict[str, Any]) -> dict[str, Any]:
         ]
     else:
         workers = [_fixed(c, job, tally, end) for c in pool]
-    grace = float(job["duration"]) + float(job["timeout"]) + 5
+    # Like wrk, stop at the deadline: requests still in flight then are dropped.
+    tasks = [asyncio.create_task(worker) for worker in workers]
     try:
-        await asyncio.wait_for(asyncio.gather(*workers), timeout=grace)
+        _, pending = await asyncio.wait(tasks, timeout=float(job["duration"]))
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
     finally:
         elapsed = time.monotonic() - began
         for conn in pool:

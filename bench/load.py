@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,7 +95,7 @@ class _Proc:
         argv: list[str],
         env: dict[str, str],
         deadline: float,
-        parse: Any,
+        parse: Callable[[str], LoadResult],
         stdin: str | None = None,
     ) -> None:
         self._deadline = deadline

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
 from fastapi import FastAPI
 
@@ -47,3 +49,27 @@ async def test_whoami_keeps_its_schema_and_security_in_openapi(app: FastAPI) -> 
     assert schema == {"$ref": "#/components/schemas/WhoamiResponse"}
     assert operation["security"] == [{"BearerToken": []}]
     assert "BearerToken" in app.openapi()["components"]["securitySchemes"]
+
+
+async def test_users_me_answers_the_user_record(
+    client: httpx.AsyncClient, email: str
+) -> None:
+    """`/users/me` gives the contract's user fields, with an ISO 8601 `created_at`."""
+    pair = await register_and_login(client, email)
+
+    response = await client.get("/users/me", headers=bearer(pair["access_token"]))
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {
+        "id",
+        "email",
+        "created_at",
+        "is_active",
+        "is_verified",
+        "scopes",
+    }
+    assert body["email"] == email
+    assert body["is_active"] is True and body["scopes"] == []
+    assert datetime.fromisoformat(body["created_at"]).tzinfo is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from tokenward.http.deps import UserDep
 from tokenward.http.schemas import ErrorResponse, UserResponse
@@ -22,6 +22,8 @@ def user_response(user: User) -> UserResponse:
     )
 
 
-@router.get("/me", responses={401: {"model": ErrorResponse}})
-async def me(user: UserDep) -> UserResponse:
-    return user_response(user)
+@router.get("/me", response_model=UserResponse, responses={401: {"model": ErrorResponse}})
+async def me(user: UserDep) -> Response:
+    # Serialized once by its own model, not validated a second time by the route.
+    body = user_response(user).model_dump_json()
+    return Response(body, media_type="application/json")

@@ -203,7 +203,9 @@ class Tokenward:
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
         session, next_token = await self.sessions.rotate(refresh_token, client)
-        user = await self.store.get_user(session.user_id)
+        # Disabling a user revokes its sessions, which `rotate` checks in the same
+        # transaction; this look-up may be a second old without letting one through.
+        user = await self.user_cache.get(session.user_id)
         if user is None or not user.is_active:
             await self.sessions.revoke(session.id, "user_inactive")
             raise TokenRevoked("The account is disabled.")

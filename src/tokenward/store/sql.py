@@ -23,8 +23,10 @@ from tokenward.store.records import (
     SigningKeyRecord,
     User,
 )
+from tokenward.store.rotation import DRIVER_ERRORS, rotate_postgres, rotate_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_DRIVER_ROTATIONS = {"aiosqlite": rotate_sqlite, "asyncpg": rotate_postgres}
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -33,9 +35,10 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
-    return create_async_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10
-    )
+    # No pre-ping: with asyncpg it costs three round trips on every checkout. A
+    # connection that died with the server fails its one request (503) and makes
+    # the pool drop every connection older than it.
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_timeout=10)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -160,6 +163,33 @@ class SqlStore:
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> RefreshLookup:
+        rotate = _DRIVER_ROTATIONS.get(self.engine.dialect.driver)
+        if rotate is None:
+            return await self._rotate_with_core(
+                old_hash, new_hash, now, check, ip, user_agent
+            )
+        with _storage_errors():
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                try:
+                    return await rotate(
+                        raw.driver_connection, old_hash, new_hash, now, check, ip,
+                        user_agent,
+                    )  # fmt: skip
+                except DRIVER_ERRORS as exc:
+                    await conn.invalidate()
+                    raise StorageUnavailable() from exc
+
+    async def _rotate_with_core(
+        self,
+        old_hash: bytes,
+        new_hash: bytes,
+        now: datetime,
+        check: SessionCheck,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> RefreshLookup:
+        """The same rotation through SQLAlchemy Core, for drivers `rotation` lacks."""
         async with self._write() as conn:
             # The conditional write comes first: it takes the write lock, and only
             # the caller whose UPDATE matched a still-unspent token goes on.

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from tokenward.config import Settings
 from tokenward.core import Tokenward
-from tokenward.http import auth, health, users, wellknown
+from tokenward.http import auth, health, oauth, users, wellknown
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
 
@@ -17,6 +17,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(oauth.router)
 router.include_router(users.router)
 router.include_router(wellknown.router)
 router.include_router(health.router)

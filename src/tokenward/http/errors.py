@@ -18,6 +18,7 @@ _STATUS: dict[type[e.TokenwardError], int] = {
     e.InvalidCredentials: 401,
     e.AuthenticationError: 401,
     e.InsufficientScope: 403,
+    e.InvalidScope: 400,
     e.RateLimited: 429,
     e.WeakPassword: 422,
     e.EmailTaken: 409,
@@ -25,6 +26,8 @@ _STATUS: dict[type[e.TokenwardError], int] = {
     e.NotFound: 404,
     e.ServerBusy: 503,
     e.StorageUnavailable: 503,
+    e.KeysUnavailable: 503,
+    e.SigningKeyUnreadable: 503,
 }
 _HTTP_CODES = {
     400: "invalid_request",
@@ -55,7 +58,7 @@ def error_response(error: e.TokenwardError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
     elif isinstance(error, e.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, e.ServerBusy | e.StorageUnavailable):
+    elif isinstance(error, e.ServerBusy | e.StorageUnavailable | e.KeysUnavailable):
         headers["Retry-After"] = "1"
     if isinstance(error, e.StorageUnavailable):
         logger.warning("storage unavailable: %s", type(error.__cause__).__name__)

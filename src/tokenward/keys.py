@@ -33,7 +33,7 @@ logger = logging.getLogger("tokenward.keys")
 ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 ASYMMETRIC_ALGS = ("EdDSA", "ES256", "RS256")
 _ALGORITHMS = get_default_algorithms()
-_JWK_REQUIRED = {
+PUBLIC_JWK_MEMBERS = {
     "EC": ("crv", "kty", "x", "y"),
     "OKP": ("crv", "kty", "x"),
     "RSA": ("e", "kty", "n"),
@@ -68,7 +68,7 @@ def generate_private_key(alg: str) -> Any:
 
 def thumbprint(jwk: dict[str, Any]) -> str:
     """The RFC 7638 JWK thumbprint, used as the `kid`."""
-    members = {name: jwk[name] for name in _JWK_REQUIRED[jwk["kty"]]}
+    members = {name: jwk[name] for name in PUBLIC_JWK_MEMBERS[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -77,7 +77,7 @@ def thumbprint(jwk: dict[str, Any]) -> str:
 def public_jwk(alg: str, public_key: Any) -> dict[str, Any]:
     """The public JWK of a key, with its thumbprint as `kid`; never private members."""
     jwk = json.loads(_ALGORITHMS[alg].to_jwk(public_key))
-    jwk = {name: jwk[name] for name in _JWK_REQUIRED[jwk["kty"]]}
+    jwk = {name: jwk[name] for name in PUBLIC_JWK_MEMBERS[jwk["kty"]]}
     jwk.update(kid=thumbprint(jwk), alg=alg, use="sig")
     return jwk
 

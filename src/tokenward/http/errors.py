@@ -47,8 +47,8 @@ def status_for(error: e.TokenwardError) -> int:
     return 400
 
 
-def error_response(error: e.TokenwardError) -> JSONResponse:
-    status = status_for(error)
+def error_headers(error: e.TokenwardError) -> dict[str, str]:
+    """The headers an answer to `error` carries: RFC 6750 challenges, Retry-After."""
     headers: dict[str, str] = {}
     if isinstance(error, e.AuthenticationError):
         headers["WWW-Authenticate"] = (
@@ -60,10 +60,14 @@ def error_response(error: e.TokenwardError) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     elif isinstance(error, e.ServerBusy | e.StorageUnavailable | e.KeysUnavailable):
         headers["Retry-After"] = "1"
+    return headers
+
+
+def error_response(error: e.TokenwardError) -> JSONResponse:
     if isinstance(error, e.StorageUnavailable):
         logger.warning("storage unavailable: %s", type(error.__cause__).__name__)
     body = {"detail": error.detail, "code": str(error.code)}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status_for(error), headers=error_headers(error))
 
 
 async def _tokenward_error(_request: Request, exc: Exception) -> JSONResponse:

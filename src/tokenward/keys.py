@@ -217,12 +217,14 @@ class KeyRing:
     ) -> SigningKey | None:
         """The newest key of our algorithm that has been published long enough.
 
-        When none has (the very first key, or a change of algorithm), the newest one
-        signs at once: there is no older key of ours to keep signing with.
+        While none has (the very first key, a change of algorithm, a rotation soon
+        after the first start), the oldest signs: the one every instance chooses.
         """
         candidates = [k for k in keys if k.alg == self.alg]
         ready = [k for k in candidates if k.created_at + self.activation_delay <= now]
-        return max(ready or candidates, key=lambda k: k.generation, default=None)
+        if ready:
+            return max(ready, key=lambda k: k.generation)
+        return min(candidates, key=lambda k: k.generation, default=None)
 
     async def ensure_current(
         self, store: Store, now: datetime, retire_delay: timedelta | None = None

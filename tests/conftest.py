@@ -97,14 +97,18 @@ async def postgres_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """Each test using this runs on SQLite, and on PostgreSQL when it is reachable."""
+def empty_database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    # Sync on purpose: an async fixture cannot ask for another from inside its loop.
     if request.param == "sqlite":
-        url = sqlite_url
-    else:
-        url = request.getfixturevalue("postgres_url")
-    await upgrade(url)
-    return url
+        return sqlite_url
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def database_url(empty_database_url: str) -> str:
+    """Each test using this runs on SQLite, and on PostgreSQL when it is reachable."""
+    await upgrade(empty_database_url)
+    return empty_database_url
 
 
 @pytest.fixture

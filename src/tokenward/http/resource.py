@@ -16,7 +16,6 @@ when the key set cannot be fetched.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
@@ -53,9 +52,9 @@ class TokenGuard:
             tokenUrl=token_url or f"{verifier.issuer}/auth/token", auto_error=False
         )
 
-        async def claims(
-            token: Annotated[str | None, Depends(bearer)],
-        ) -> AccessClaims:
+        # Defaults, not Annotated: these closures' names are not module globals, so
+        # FastAPI could not resolve them from postponed annotations.
+        async def claims(token: str | None = Depends(bearer)) -> AccessClaims:
             """The verified claims of the request's bearer token; 401 without one."""
             try:
                 if token is None:
@@ -70,9 +69,7 @@ class TokenGuard:
         """A dependency that lets through only tokens holding every one of `scopes`."""
         needed = frozenset(scopes)
 
-        async def check(
-            claims: Annotated[AccessClaims, Depends(self.claims)],
-        ) -> AccessClaims:
+        async def check(claims: AccessClaims = Depends(self.claims)) -> AccessClaims:
             if not needed <= claims.scopes:
                 raise http_exception(InsufficientScope())
             return claims

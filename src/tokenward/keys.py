@@ -169,6 +169,7 @@ class KeyRing:
         self._encryption_secret = encryption_secret
         self._keys: dict[str, SigningKey] = {}
         self._current: SigningKey | None = None
+        self._newest_generation = 0
 
     @property
     def current(self) -> SigningKey:
@@ -193,7 +194,9 @@ class KeyRing:
     def _install(self, records: Iterable[SigningKeyRecord], now: datetime) -> None:
         keys: dict[str, SigningKey] = {}
         known = self._keys
+        newest = 0
         for record in records:
+            newest = max(newest, record.generation)
             if record.retire_after is not None and record.retire_after <= now:
                 continue
             cached = known.get(record.kid)
@@ -211,6 +214,7 @@ class KeyRing:
             current = self._choose_current(keys.values(), now)
         self._keys = keys
         self._current = current
+        self._newest_generation = newest
 
     def _choose_current(
         self, keys: Iterable[SigningKey], now: datetime
@@ -267,9 +271,12 @@ class KeyRing:
         return newest
 
     async def _add_next(self, store: Store, now: datetime) -> SigningKey:
-        """Insert the next generation; losing a race to another writer is fine."""
-        records = await store.list_signing_keys()
-        generation = max((r.generation for r in records), default=0) + 1
+        """Insert the generation after the newest we loaded; losing a race is fine.
+
+        The generation comes from the state that showed a key was needed, not from a
+        fresh read: whoever stored it first answered that need, for everyone.
+        """
+        generation = self._newest_generation + 1
         record = new_key_record(self.alg, generation, now, self._encryption_secret)
         with contextlib.suppress(KeyConflict):
             await store.add_signing_key(record)

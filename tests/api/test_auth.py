@@ -369,6 +369,7 @@ async def test_readiness_fails_without_the_database(
     from tokenward.store.sql import create_engine
 
     store = app.state.tokenward.store
+    await store.engine.dispose()
     store.engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
 
     ready = await client.get("/readyz")

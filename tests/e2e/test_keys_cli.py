@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -10,18 +11,25 @@ import jwt
 import pytest
 
 from tests.conftest import PASSWORD, random_email
-from tests.live_server import LiveServer, live_server, run_cli, server_env, wait_for
+from tests.e2e.conftest import Server
+from tests.live_server import (
+    database_path,
+    live_server,
+    run_cli,
+    setting_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 PICKUP_LIMIT = 10.0  # the contract: every instance picks up a rotation within 10 s
 
 
-def published(server: LiveServer) -> set[str]:
+def published(server: Server) -> set[str]:
     keys = httpx.get(f"{server.base_url}/.well-known/jwks.json", timeout=5).json()["keys"]
     return {key["kid"] for key in keys}
 
 
-def login(server: LiveServer, email: str) -> dict[str, str]:
+def login(server: Server, email: str) -> dict[str, str]:
     response = httpx.post(
         f"{server.base_url}/auth/login",
         json={"email": email, "password": PASSWORD},
@@ -35,7 +43,7 @@ def kid_of(token: str) -> str:
     return str(jwt.get_unverified_header(token)["kid"])
 
 
-def whoami(server: LiveServer, token: str) -> int:
+def whoami(server: Server, token: str) -> int:
     headers = {"Authorization": f"Bearer {token}"}
     return httpx.get(f"{server.base_url}/auth/whoami", headers=headers).status_code
 
@@ -59,11 +67,11 @@ def test_cli_rotation_is_picked_up_and_purged_after_retirement(tmp_path: Path) -
             lambda: kid_of(login(server, email)["access_token"]) == new_kid, 15
         )
         old_token_status = whoami(server, before["access_token"])
-        listed = server.cli("keys", "list", COLUMNS="250")
+        listed = run_cli("keys", "list", env={**server.env, "COLUMNS": "250"})
         early_purge = server.cli("purge")
 
         # Let the old key's retirement fall due, as time would, then purge it.
-        with sqlite3.connect(server.database_path) as db:
+        with sqlite3.connect(database_path(tmp_path)) as db:
             db.execute(
                 "UPDATE signing_keys SET retire_after = '2000-01-01 00:00:00' "
                 "WHERE kid = ?",
@@ -87,7 +95,13 @@ def test_key_encryption_secret_is_required_and_checked(tmp_path: Path) -> None:
     """Keys are stored encrypted; a wrong or missing secret stops the CLI and `serve`
     with exit status 1 and one line that names the setting, never the secret."""
     secret = "the right key-encryption secret"
-    env = server_env(tmp_path / "tokenward.db", key_encryption_secret=secret)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TOKENWARD_")},
+        **setting_env(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'keys.db'}",
+            key_encryption_secret=secret,
+        ),
+    }
     created = run_cli("keys", "list", env=env)
     wrong = run_cli(
         "keys", "list", env={**env, "TOKENWARD_KEY_ENCRYPTION_SECRET": "not it at all"}
@@ -100,7 +114,7 @@ def test_key_encryption_secret_is_required_and_checked(tmp_path: Path) -> None:
         "9",
         env={**env, "TOKENWARD_KEY_ENCRYPTION_SECRET": "not it at all"},
     )
-    with sqlite3.connect(tmp_path / "tokenward.db") as db:
+    with sqlite3.connect(tmp_path / "keys.db") as db:
         (pem,) = db.execute("SELECT private_key FROM signing_keys").fetchone()
 
     assert created.returncode == 0, created.stderr

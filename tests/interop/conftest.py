@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, random_email
-from tests.live_server import LiveServer, live_server
+from tests.e2e.conftest import Server
+from tests.live_server import live_server
 
 ALGORITHMS = ["EdDSA", "ES256", "RS256"]
 
@@ -19,15 +20,14 @@ ALGORITHMS = ["EdDSA", "ES256", "RS256"]
 @pytest.fixture(scope="module", params=ALGORITHMS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+) -> Iterator[Server]:
     """`tokenward serve` signing with one algorithm; each module runs all three."""
     directory = tmp_path_factory.mktemp(f"server-{request.param}")
     with live_server(directory, signing_alg=request.param) as running:
-        running.env["ALG"] = request.param
         yield running
 
 
-def register(server: LiveServer, email: str | None = None) -> tuple[str, str]:
+def register(server: Server, email: str | None = None) -> tuple[str, str]:
     """Create an account on the live server; return its email and password."""
     email = email or random_email()
     response = httpx.post(
@@ -39,7 +39,7 @@ def register(server: LiveServer, email: str | None = None) -> tuple[str, str]:
     return email, PASSWORD
 
 
-def login(server: LiveServer) -> dict[str, Any]:
+def login(server: Server) -> dict[str, Any]:
     email, password = register(server)
     response = httpx.post(
         f"{server.base_url}/auth/login",
@@ -50,7 +50,7 @@ def login(server: LiveServer) -> dict[str, Any]:
     return response.json()
 
 
-def jwks(server: LiveServer) -> dict[str, Any]:
+def jwks(server: Server) -> dict[str, Any]:
     response = httpx.get(f"{server.base_url}/.well-known/jwks.json", timeout=10)
     assert response.status_code == 200
     return response.json()

@@ -6,19 +6,19 @@ import httpx
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 
+from tests.e2e.conftest import Server
 from tests.interop.conftest import register
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-def metadata(server: LiveServer) -> dict[str, object]:
+def metadata(server: Server) -> dict[str, object]:
     response = httpx.get(f"{server.base_url}/.well-known/oauth-authorization-server")
     assert response.status_code == 200
     return response.json()
 
 
-def oauth_client(server: LiveServer) -> AsyncOAuth2Client:
+def oauth_client(server: Server) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
         client_id="interop-test",
         token_endpoint_auth_method="none",
@@ -26,7 +26,7 @@ def oauth_client(server: LiveServer) -> AsyncOAuth2Client:
     )
 
 
-async def test_password_grant_then_refresh_grant(server: LiveServer) -> None:
+async def test_password_grant_then_refresh_grant(server: Server) -> None:
     """Authlib logs in from the metadata's endpoint, calls the API, and refreshes."""
     email, password = register(server)
     endpoints = metadata(server)
@@ -52,7 +52,7 @@ async def test_password_grant_then_refresh_grant(server: LiveServer) -> None:
     assert client.token["access_token"] == refreshed["access_token"]
 
 
-async def test_wrong_password_is_an_invalid_grant_error(server: LiveServer) -> None:
+async def test_wrong_password_is_an_invalid_grant_error(server: Server) -> None:
     """Authlib raises the RFC 6749 error the server answers for bad credentials."""
     email, _ = register(server)
 
@@ -68,7 +68,7 @@ async def test_wrong_password_is_an_invalid_grant_error(server: LiveServer) -> N
     assert caught.value.error == "invalid_grant"
 
 
-async def test_a_spent_refresh_token_is_an_invalid_grant(server: LiveServer) -> None:
+async def test_a_spent_refresh_token_is_an_invalid_grant(server: Server) -> None:
     """Refreshing twice with one token fails the second time, as RFC 6749 says."""
     email, password = register(server)
     token_endpoint = f"{server.base_url}/auth/token"
@@ -86,7 +86,7 @@ async def test_a_spent_refresh_token_is_an_invalid_grant(server: LiveServer) -> 
     assert caught.value.error == "invalid_grant"
 
 
-async def test_revocation_ends_the_session(server: LiveServer) -> None:
+async def test_revocation_ends_the_session(server: Server) -> None:
     """Authlib's RFC 7009 call revokes the refresh token and the session's access."""
     email, password = register(server)
     endpoints = metadata(server)

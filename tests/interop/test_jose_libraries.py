@@ -13,8 +13,8 @@ from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto import jwt as jwcrypto_jwt
 from jwcrypto.jws import InvalidJWSSignature
 
+from tests.e2e.conftest import Server
 from tests.interop.conftest import header_of, jwks, login
-from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +33,9 @@ def joserfc_decode(token: str, key_set: KeySet, alg: str) -> joserfc_jwt.Token:
         return joserfc_jwt.decode(token, key_set, algorithms=[alg])
 
 
-def test_joserfc_verifies_tokens_through_the_jwks(server: LiveServer) -> None:
+def test_joserfc_verifies_tokens_through_the_jwks(server: Server) -> None:
     """joserfc checks the signature and our claims with the published key set."""
-    alg = server.env["ALG"]
+    alg = server.env["TOKENWARD_SIGNING_ALG"]
     pair = login(server)
     key_set = KeySet.import_key_set(jwks(server))
 
@@ -55,18 +55,20 @@ def test_joserfc_verifies_tokens_through_the_jwks(server: LiveServer) -> None:
     assert set(token.claims) >= {"iss", "aud", "sub", "exp", "iat", "jti", "sid", "scope"}
 
 
-def test_joserfc_rejects_a_tampered_token(server: LiveServer) -> None:
+def test_joserfc_rejects_a_tampered_token(server: Server) -> None:
     """The same library refuses our token once a payload byte changed."""
     pair = login(server)
     key_set = KeySet.import_key_set(jwks(server))
 
     with pytest.raises(BadSignatureError):
-        joserfc_decode(tampered(pair["access_token"]), key_set, server.env["ALG"])
+        joserfc_decode(
+            tampered(pair["access_token"]), key_set, server.env["TOKENWARD_SIGNING_ALG"]
+        )
 
 
-def test_jwcrypto_verifies_tokens_through_the_jwks(server: LiveServer) -> None:
+def test_jwcrypto_verifies_tokens_through_the_jwks(server: Server) -> None:
     """jwcrypto checks the signature, issuer, audience and expiry with the key set."""
-    alg = server.env["ALG"]
+    alg = server.env["TOKENWARD_SIGNING_ALG"]
     pair = login(server)
     key_set = jwcrypto_jwk.JWKSet.from_json(json.dumps(jwks(server)))
 
@@ -83,7 +85,7 @@ def test_jwcrypto_verifies_tokens_through_the_jwks(server: LiveServer) -> None:
     assert claims["sid"]
 
 
-def test_jwcrypto_rejects_a_tampered_token(server: LiveServer) -> None:
+def test_jwcrypto_rejects_a_tampered_token(server: Server) -> None:
     """jwcrypto refuses our token once a payload byte changed."""
     pair = login(server)
     key_set = jwcrypto_jwk.JWKSet.from_json(json.dumps(jwks(server)))
@@ -93,11 +95,11 @@ def test_jwcrypto_rejects_a_tampered_token(server: LiveServer) -> None:
         jwcrypto_jwt.JWT(
             jwt=tampered(pair["access_token"]),
             key=key_set.get_key(kid),
-            algs=[server.env["ALG"]],
+            algs=[server.env["TOKENWARD_SIGNING_ALG"]],
         )
 
 
-def test_jwks_of_a_live_server_holds_public_members_only(server: LiveServer) -> None:
+def test_jwks_of_a_live_server_holds_public_members_only(server: Server) -> None:
     """No private or symmetric member (`d`, `p`, `q`, `k`, ...) is ever published."""
     keys = jwks(server)["keys"]
 
@@ -106,4 +108,4 @@ def test_jwks_of_a_live_server_holds_public_members_only(server: LiveServer) -> 
     for key in keys:
         assert not private & set(key)
         assert key["use"] == "sig"
-        assert key["alg"] == server.env["ALG"]
+        assert key["alg"] == server.env["TOKENWARD_SIGNING_ALG"]

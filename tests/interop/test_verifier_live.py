@@ -10,15 +10,16 @@ import httpx
 import pytest
 
 from tests.conftest import PASSWORD, random_email
+from tests.e2e.conftest import Server
 from tests.interop.conftest import header_of
-from tests.live_server import LiveServer, live_server, wait_for
+from tests.live_server import live_server, wait_for
 from tokenward.verifier import Verifier
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = Path(__file__).parents[2] / "examples" / "resource_server.py"
 
 
-def login(server: LiveServer, email: str) -> str:
+def login(server: Server, email: str) -> str:
     response = httpx.post(
         f"{server.base_url}/auth/login",
         json={"email": email, "password": PASSWORD},
@@ -28,7 +29,7 @@ def login(server: LiveServer, email: str) -> str:
     return str(response.json()["access_token"])
 
 
-def signs_with(server: LiveServer, email: str, kid: str) -> bool:
+def signs_with(server: Server, email: str, kid: str) -> bool:
     return header_of(login(server, email))["kid"] == kid
 
 

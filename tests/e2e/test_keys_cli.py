@@ -49,8 +49,7 @@ def whoami(server: Server, token: str) -> int:
 
 
 def test_cli_rotation_is_picked_up_and_purged_after_retirement(tmp_path: Path) -> None:
-    """`keys rotate` reaches the running server within 10 s; old tokens keep working;
-    new tokens move to the new key; `purge` deletes the old key once it retired."""
+    """A CLI rotation is published within 10 s, then signs; purge waits for retirement."""
     with live_server(tmp_path, key_refresh_interval=1) as server:
         email = random_email()
         httpx.post(
@@ -92,8 +91,7 @@ def test_cli_rotation_is_picked_up_and_purged_after_retirement(tmp_path: Path) -
 
 
 def test_key_encryption_secret_is_required_and_checked(tmp_path: Path) -> None:
-    """Keys are stored encrypted; a wrong or missing secret stops the CLI and `serve`
-    with exit status 1 and one line that names the setting, never the secret."""
+    """Keys are stored encrypted; a wrong or missing secret is a one-line exit 1."""
     secret = "the right key-encryption secret"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("TOKENWARD_")},

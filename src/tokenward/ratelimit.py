@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 from limits import RateLimitItem, parse_many
-from limits.storage import storage_from_string
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
 
 from tokenward.errors import RateLimited
 

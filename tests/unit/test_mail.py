@@ -3,62 +3,27 @@
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
+from tests.smtp_sink import Sink, free_port
 from tokenward.config import ConfigurationError
 from tokenward.mail import Mail, Mailer, SmtpServer
 
 MAIL = Mail(to="alice@example.com", subject="Reset your password", body="the link\n")
 
 
-class Sink:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_sink() -> Iterator[tuple[Sink, int]]:
-    """An SMTP server on loopback that stores what it is sent."""
-    sink = Sink()
-    port = free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
-
-
-async def test_smtp_delivers_the_message(smtp_sink: tuple[Sink, int]) -> None:
+async def test_smtp_delivers_the_message(smtp_sink: Sink) -> None:
     """With an smtp:// URL the message reaches the server, sender and all."""
-    sink, port = smtp_sink
-    mailer = Mailer(f"smtp://127.0.0.1:{port}", "tokenward@example.com", production=True)
+    mailer = Mailer(smtp_sink.url, "tokenward@example.com", production=True)
 
     await mailer.send(MAIL)
 
-    assert len(sink.envelopes) == 1
-    envelope = sink.envelopes[0]
+    assert len(smtp_sink.envelopes) == 1
+    envelope = smtp_sink.envelopes[0]
     assert envelope.mail_from == "tokenward@example.com"
     assert envelope.rcpt_tos == ["alice@example.com"]
-    message = message_from_bytes(envelope.content)
+    message = smtp_sink.messages[0]
     assert message["Subject"] == "Reset your password"
     assert message.get_payload().strip() == "the link"
 

@@ -134,9 +134,8 @@ class PasswordRecovery:
             raise InvalidResetToken()
 
         await self.accounts.set_password(user, password)
-        revoked = await self.sessions.revoke_all(
-            user.id, "password_reset", whole_user=True
-        )
+        # Every token names its session, so revoking the sessions ends every token.
+        revoked = await self.sessions.revoke_all(user.id, "password_reset")
         log_event(
             "password_reset",
             logger=logger,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from tests.conftest import PASSWORD, random_email
+import tokenward.web
+from tests.conftest import PASSWORD, make_settings, random_email
 from tests.smtp_sink import Sink, reset_token_in
+from tokenward import Tokenward, current_user, install, lifespan_for
+from tokenward.store.migrate import upgrade
+from tokenward.store.records import User
 
 ORIGIN = {"Origin": "http://testserver"}
 CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36"
@@ -404,3 +408,42 @@ async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
     )
     assert js.headers["content-type"].startswith("text/javascript")
     assert missing.status_code == 404
+
+
+async def test_pages_and_cookies_work_in_an_embedding_app(sqlite_url: str) -> None:
+    """A host app adds the pages with one include; its routes then take the cookie."""
+    await upgrade(sqlite_url)
+    auth = Tokenward(make_settings(database_url=sqlite_url))
+    app = FastAPI(lifespan=lifespan_for(auth))
+    install(app, auth)
+    app.include_router(tokenward.web.router)
+
+    @app.get("/notes")
+    async def notes(user: Annotated[User, Depends(current_user)]) -> list[str]:
+        return [user.email]
+
+    @app.post("/notes")
+    async def add_note(user: Annotated[User, Depends(current_user)]) -> str:
+        return "added"
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://host") as client,
+    ):
+        email = random_email()
+        signed_up = await client.post(
+            "/account/signup",
+            data={"email": email, "password": PASSWORD},
+            headers={"Origin": "http://host"},
+        )
+        read = await client.get("/notes")
+        unguarded = await client.post("/notes")
+        guarded = await client.post(
+            "/notes", headers={"X-CSRF-Token": client.cookies["tokenward_csrf"]}
+        )
+
+    assert signed_up.status_code == 303
+    assert read.json() == [email]
+    assert (unguarded.status_code, unguarded.json()["code"]) == (403, "csrf_failed")
+    assert guarded.json() == "added"

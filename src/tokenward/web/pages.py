@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
 from tokenward.errors import (
@@ -120,13 +120,20 @@ async def signin(
 
 
 @router.get("/account/resume")
-async def resume_page(request: Request, cookies: CookiesDep, next: str = "") -> Response:
-    """Renew an expired access cookie: a form (sent by a script when one runs) that
-    posts the CSRF token to the refresh cookie's path."""
+async def resume_page(
+    request: Request,
+    cookies: CookiesDep,
+    next_path: Annotated[str, Query(alias="next", max_length=64)] = "",
+) -> Response:
+    """Renew an expired access cookie with the refresh cookie.
+
+    A form, sent by a script when scripts run, posts the CSRF token to the refresh
+    cookie's path and comes back to `next`.
+    """
     csrf_token = cookies.csrf_token
     if csrf_token is None:
         return redirect("/account/signin")
-    target = next if _NEXT.fullmatch(next) else "/account"
+    target = next_path if _NEXT.fullmatch(next_path) else "/account"
     return render(
         request, "resume.html", title="Welcome back", csrf_token=csrf_token, next=target
     )
@@ -139,9 +146,9 @@ async def resume(
     client: ClientDep,
     cookies: CookiesDep,
     csrf_token: TokenField = "",
-    next: Annotated[str, Form(max_length=64)] = "",
+    next_path: Annotated[str, Form(alias="next", max_length=64)] = "",
 ) -> Response:
-    target = next if _NEXT.fullmatch(next) else "/account"
+    target = next_path if _NEXT.fullmatch(next_path) else "/account"
     try:
         pair = await rotate_cookies(tokenward, cookies, client, csrf_token)
     except CsrfFailed:

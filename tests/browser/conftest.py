@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.smtp_sink import Sink, free_port
@@ -38,25 +39,21 @@ def chromium_path() -> Path | None:
     return Path(found) if found else None
 
 
-if chromium_path() is None:
-    pytest.skip(
-        "Chromium not found: install Debian's chromium package (/usr/bin/chromium)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright  # noqa: E402
-
-
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """The sync driver runs an event loop of its own: module scope ends it before the
+    async tests of other modules start."""
     with sync_playwright() as driver:
         yield driver
 
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    path = chromium_path()
+    if path is None:
+        pytest.skip("Chromium not found: install Debian's chromium (/usr/bin/chromium)")
     chromium = playwright.chromium.launch(
-        executable_path=str(chromium_path()), headless=True, args=CHROMIUM_ARGS
+        executable_path=str(path), headless=True, args=CHROMIUM_ARGS
     )
     yield chromium
     chromium.close()

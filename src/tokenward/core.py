@@ -16,6 +16,7 @@ from typing import Any
 from tokenward.accounts import Accounts, normalize_email
 from tokenward.clock import Clock, SystemClock
 from tokenward.config import Settings, check_settings
+from tokenward.csrf import CsrfTokens
 from tokenward.errors import (
     InvalidCredentials,
     InvalidRequest,
@@ -26,12 +27,14 @@ from tokenward.errors import (
 from tokenward.events import log_event
 from tokenward.keys import KeyRing
 from tokenward.keysync import KeySchedule, KeySync
+from tokenward.mail import Mailer
 from tokenward.metrics import InstanceGauges, instance_registry
 from tokenward.passwords import PasswordHasher, PasswordPolicy
 from tokenward.ratelimit import RateLimiter
+from tokenward.recovery import PasswordRecovery
 from tokenward.revocation import DatabaseFeed, RevocationView, cancel
 from tokenward.sessions import ClientInfo, SessionPolicy, SessionService
-from tokenward.store.base import Store
+from tokenward.store.base import SessionCheck, Store
 from tokenward.store.records import Session, User
 from tokenward.store.sql import SqlStore
 from tokenward.tokens import AccessClaims, TokenService
@@ -117,6 +120,17 @@ class Tokenward:
             settings.login_rate,
             redis_url.decode() if redis_url else None,
         )
+        self.csrf = CsrfTokens(self.store, self.clock)
+        self.recovery = PasswordRecovery(
+            self.store,
+            self.accounts,
+            self.sessions,
+            Mailer.from_settings(settings),
+            self.clock,
+            self.ratelimiter.storage,
+            ttl=settings.reset_ttl,
+            base_url=settings.issuer,
+        )
         self._feed = DatabaseFeed(
             self.store, self.revocations, self.clock, settings.revocation_poll_interval
         )
@@ -135,6 +149,7 @@ class Tokenward:
         await self.keyring.ensure_current(
             self.store, self.clock.now(), self.key_schedule.retire_delay
         )
+        await self.csrf.load()
         await self._feed.load()
         self._tasks = [
             asyncio.create_task(self._feed.run(), name="tokenward-revocations"),
@@ -145,6 +160,7 @@ class Tokenward:
         for task in self._tasks:
             await cancel(task)
         self._tasks = []
+        await self.recovery.drain()
         self.hasher.close()
         await self.store.close()
 
@@ -208,17 +224,26 @@ class Tokenward:
         return self._pair(session, refresh_token)
 
     async def refresh(
-        self, refresh_token: str, client: ClientInfo, scope: str | None = None
+        self,
+        refresh_token: str,
+        client: ClientInfo,
+        guard: SessionCheck | None = None,
+        scope: str | None = None,
     ) -> TokenPair:
-        """Spend a refresh token for a new pair; `scope` may narrow the access token."""
+        """Rotate the refresh token into a new pair.
 
-        def within_grant(session: Session) -> None:
+        `guard` may refuse the session before anything is written: the cookie
+        transport checks its CSRF token there. `scope` may narrow the new access
+        token, never widen it beyond the session's grant.
+        """
+
+        def check(session: Session) -> None:
+            if guard is not None:
+                guard(session)
             if scope is not None and not set(scope.split()) <= set(session.scope.split()):
                 raise InvalidScope("The scope exceeds what the session was granted.")
 
-        session, next_token = await self.sessions.rotate(
-            refresh_token, client, also_check=within_grant
-        )
+        session, next_token = await self.sessions.rotate(refresh_token, client, check)
         user = await self.store.get_user(session.user_id)
         if user is None or not user.is_active:
             await self.sessions.revoke(session.id, "user_inactive")

@@ -58,7 +58,7 @@ async def refresh_grant(
     tokenward: Tokenward, refresh_token: str, scope: str | None, client: ClientInfo
 ) -> TokenPair:
     """Refresh; a requested scope must lie within the session's grant (RFC 6749 s6)."""
-    return await tokenward.refresh(refresh_token, client, parse_scope(scope))
+    return await tokenward.refresh(refresh_token, client, scope=parse_scope(scope))
 
 
 async def revoke_token(

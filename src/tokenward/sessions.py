@@ -115,21 +115,22 @@ class SessionService:
         self,
         refresh_token: str,
         client: ClientInfo,
-        also_check: SessionCheck | None = None,
+        guard: SessionCheck | None = None,
     ) -> tuple[Session, str]:
         """Spend `refresh_token` and return the session with its next refresh token.
 
-        `also_check` runs on the session before anything is written; when it raises,
-        the token stays unspent.
+        `guard`, when given, runs first on the token's session and may refuse it; then
+        nothing is written, and a spent token is not taken for a reused one.
         """
         _check_format(refresh_token)
         now = self.clock.now()
-        next_token = new_refresh_token()
 
         def check(session: Session) -> None:
+            if guard is not None:
+                guard(session)
             self._check_usable(session, now)
-            if also_check is not None:
-                also_check(session)
+
+        next_token = new_refresh_token()
 
         lookup = await self.store.rotate_refresh_token(
             hash_refresh_token(refresh_token),
@@ -145,7 +146,7 @@ class SessionService:
             return lookup.session, next_token
 
         session, spent_at = lookup.session, lookup.spent_at
-        self._check_usable(session, now)
+        check(session)
         assert spent_at is not None
         if now - spent_at <= timedelta(seconds=self.policy.reuse_grace):
             raise RefreshRotated()

@@ -27,7 +27,7 @@ from tokenward.errors import (
 )
 from tokenward.events import log_event
 from tokenward.revocation import RevocationView
-from tokenward.store.base import Store
+from tokenward.store.base import SessionCheck, Store
 from tokenward.store.records import Session
 
 _REFRESH_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -58,6 +58,11 @@ class SessionPolicy:
 
 def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def _check_format(refresh_token: str) -> None:
+    if not isinstance(refresh_token, str) or not _REFRESH_TOKEN.fullmatch(refresh_token):
+        raise InvalidToken("The refresh token is malformed.")
 
 
 def hash_refresh_token(token: str) -> bytes:
@@ -106,19 +111,32 @@ class SessionService:
         await self.store.add_session(session, hash_refresh_token(refresh_token))
         return session, refresh_token
 
-    async def rotate(self, refresh_token: str, client: ClientInfo) -> tuple[Session, str]:
-        """Spend `refresh_token` and return the session with its next refresh token."""
-        if not isinstance(refresh_token, str) or not _REFRESH_TOKEN.fullmatch(
-            refresh_token
-        ):
-            raise InvalidToken("The refresh token is malformed.")
+    async def rotate(
+        self,
+        refresh_token: str,
+        client: ClientInfo,
+        guard: SessionCheck | None = None,
+    ) -> tuple[Session, str]:
+        """Spend `refresh_token` and return the session with its next refresh token.
+
+        `guard`, when given, runs first on the token's session and may refuse it; then
+        nothing is written, and a spent token is not taken for a reused one.
+        """
+        _check_format(refresh_token)
         now = self.clock.now()
+
+        def check(session: Session) -> None:
+            if guard is not None:
+                guard(session)
+            self._check_usable(session, now)
+
         next_token = new_refresh_token()
+
         lookup = await self.store.rotate_refresh_token(
             hash_refresh_token(refresh_token),
             hash_refresh_token(next_token),
             now,
-            check=lambda session: self._check_usable(session, now),
+            check=check,
             ip=client.ip,
             user_agent=client.user_agent,
         )
@@ -128,7 +146,7 @@ class SessionService:
             return lookup.session, next_token
 
         session, spent_at = lookup.session, lookup.spent_at
-        self._check_usable(session, now)
+        check(session)
         assert spent_at is not None
         if now - spent_at <= timedelta(seconds=self.policy.reuse_grace):
             raise RefreshRotated()
@@ -147,6 +165,17 @@ class SessionService:
             raise TokenRevoked("The session has been revoked.")
         if self.expires_at(session) <= now:
             raise TokenExpired("The session has expired.")
+
+    async def revoke_by_refresh_token(self, refresh_token: str, reason: str) -> Session:
+        """Revoke the session a live refresh token belongs to; raise if it has none."""
+        _check_format(refresh_token)
+        lookup = await self.store.find_refresh_token(hash_refresh_token(refresh_token))
+        session = lookup.session
+        if session is None or lookup.spent_at is not None:
+            raise InvalidToken("The refresh token is unknown or spent.")
+        self._check_usable(session, self.clock.now())
+        await self.revoke(session.id, reason)
+        return session
 
     async def get_owned(self, session_id: str, user_id: str) -> Session:
         session = await self.store.get_session(session_id)

@@ -2,6 +2,8 @@
 
 A middleware counts every request under `/auth`, whichever router serves it (and
 unknown paths there too), and costs less than a FastAPI dependency on every route.
+Routes that must answer 429 in their own format (the OAuth endpoints) are exempted
+here and count themselves with `deps.limit_address`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,16 @@ AUTH_PREFIX = "/auth"
 
 
 class AddressLimit:
-    def __init__(self, app: ASGIApp, tokenward: Tokenward) -> None:
+    def __init__(
+        self, app: ASGIApp, tokenward: Tokenward, exempt: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.tokenward = tokenward
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _under_auth(scope["path"]):
+        path = scope["path"] if scope["type"] == "http" else ""
+        if _under_auth(path) and path not in self.exempt:
             peer = scope.get("client")
             ip = peer[0] if peer else None
             if self.tokenward.settings.trusted_proxies:

@@ -9,14 +9,24 @@ from fastapi import APIRouter, FastAPI
 
 from tokenward.config import Settings
 from tokenward.core import Tokenward
-from tokenward.http import auth, health, users, wellknown
+from tokenward.http import auth, cookies, health, oauth, recovery, users, wellknown
 from tokenward.http.address_limit import AddressLimit
+from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
+from tokenward.web import router as account_pages
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
-ROUTERS = (auth.router, users.router, wellknown.router, health.router)
+ROUTERS = (
+    auth.router,
+    oauth.router,
+    cookies.router,
+    recovery.router,
+    users.router,
+    wellknown.router,
+    health.router,
+)
 router = APIRouter()
 for _part in ROUTERS:
     router.include_router(_part)
@@ -29,7 +39,7 @@ def install(app: FastAPI, tokenward: Tokenward) -> None:
     """
     app.state.tokenward = tokenward
     install_error_handlers(app)
-    app.add_middleware(AddressLimit, tokenward=tokenward)
+    app.add_middleware(AddressLimit, tokenward=tokenward, exempt=oauth.COUNTS_ITSELF)
     # One level of routers, not two: each level costs every request a matching pass.
     for part in ROUTERS:
         app.include_router(part)
@@ -59,5 +69,7 @@ def create_app(
         lifespan=lifespan_for(tokenward),
     )
     install(app, tokenward)
+    app.include_router(account_pages)
     app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
+    install_cors(app, tokenward.settings)
     return app

@@ -17,6 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 from tokenward.config import IPNetwork
 from tokenward.core import Tokenward
 from tokenward.errors import InsufficientScope, InvalidToken, UserInactive
+from tokenward.http.browser import claims_from_cookie
 from tokenward.sessions import ClientInfo
 from tokenward.store.records import User
 from tokenward.tokens import AccessClaims
@@ -30,8 +31,8 @@ def get_tokenward(request: Request) -> Tokenward:
 
 
 async def tokenward_dependency(request: Request) -> Tokenward:
-    """`get_tokenward` for `Depends`; every dependency here is async, since FastAPI
-    runs plain functions on a worker thread, a round trip costlier than their work."""
+    """`get_tokenward` for `Depends`. Every dependency here is async: FastAPI runs
+    plain functions on a worker thread, a round trip dearer than their work."""
     return get_tokenward(request)
 
 
@@ -79,6 +80,26 @@ def _client_from_forwarded(header: str, proxies: Sequence[IPNetwork]) -> str | N
 ClientDep = Annotated[ClientInfo, Depends(client_info)]
 
 
+def request_is_https(request: Request) -> bool:
+    """Whether the client used https: to us, or to a trusted proxy that says so."""
+    if request.scope.get("scheme") == "https":
+        return True
+    forwarded = request.headers.get("x-forwarded-proto")
+    if forwarded is None:
+        return False
+    peer = request.client.host if request.client else None
+    proxies = get_tokenward(request).settings.trusted_proxies
+    first = forwarded.split(",")[0].strip().lower()
+    return first == "https" and bool(proxies) and _is_trusted(peer, proxies)
+
+
+async def https_dependency(request: Request) -> bool:
+    return request_is_https(request)
+
+
+HttpsDep = Annotated[bool, Depends(https_dependency)]
+
+
 def read_bearer(request: Request) -> str | None:
     """The `Authorization: Bearer` token, read strictly; never from the query string."""
     header = request.headers.get("authorization")
@@ -99,24 +120,29 @@ class BearerToken(OAuth2PasswordBearer):
         return read_bearer(request)
 
 
-class BearerClaims(OAuth2PasswordBearer):
+class RequestClaims(OAuth2PasswordBearer):
     """The verified claims of the request's access token; 401 without a valid one.
 
-    A security scheme itself, so the docs show it, and one dependency where a token
-    reader plus a verifier would be two: FastAPI pays for each on every request.
+    The bearer header comes first; without one, the access cookie, whose
+    state-changing requests must pass the CSRF check. A security scheme itself, so
+    the docs show it, and one dependency where a token reader plus a verifier would
+    be two: FastAPI pays for each on every request.
     """
 
     async def __call__(self, request: Request) -> AccessClaims:  # type: ignore[override]
+        tokenward = get_tokenward(request)
         token = read_bearer(request)
         if token is None:
-            raise InvalidToken("An access token is required.")
-        return get_tokenward(request).tokens.verify(token)
+            return claims_from_cookie(request, tokenward, request_is_https(request))
+        return tokenward.tokens.verify(token)
 
 
 bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
-current_claims = BearerClaims(
+current_claims = RequestClaims(
     tokenUrl="/auth/token", scheme_name="BearerToken", auto_error=False
 )
+
+
 ClaimsDep = Annotated[AccessClaims, Depends(current_claims)]
 
 
@@ -143,3 +169,9 @@ def require_scopes(*scopes: str) -> Callable[[AccessClaims], Awaitable[AccessCla
         return claims
 
     return check
+
+
+async def limit_address(tokenward: Tokenward, client: ClientInfo) -> None:
+    """Count a request against the per-address limit, for the routes that `AddressLimit`
+    leaves to count themselves (to answer 429 in their own format)."""
+    await tokenward.ratelimiter.hit_address(client.ip)

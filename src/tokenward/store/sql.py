@@ -23,6 +23,7 @@ from tokenward.store.records import (
     SigningKeyRecord,
     User,
 )
+from tokenward.store.recovery import SqlRecovery
 from tokenward.store.rotation import DRIVER_ERRORS, rotate_postgres, rotate_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -50,7 +51,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqlStore:
+class SqlStore(SqlRecovery):
     def __init__(self, url: str, engine: AsyncEngine | None = None) -> None:
         self.url = url
         self.engine = engine or create_engine(url)
@@ -223,6 +224,10 @@ class SqlStore:
             )
         return RefreshLookup(session=_replace(session, touched), rotated=True)
 
+    async def find_refresh_token(self, token_hash: bytes) -> RefreshLookup:
+        async with self._read() as conn:
+            return await self._lookup_spent(conn, token_hash)
+
     async def _lookup_spent(
         self, conn: AsyncConnection, token_hash: bytes
     ) -> RefreshLookup:
@@ -370,6 +375,7 @@ class SqlStore:
             refresh_tokens=tokens.rowcount,
             revocations=revocations.rowcount,
             signing_keys=keys.rowcount,
+            extra={"password_resets": await self.purge_password_resets(now)},
         )
 
 

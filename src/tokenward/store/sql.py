@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
@@ -55,6 +57,12 @@ class SqlStore(SqlRecovery):
     def __init__(self, url: str, engine: AsyncEngine | None = None) -> None:
         self.url = url
         self.engine = engine or create_engine(url)
+        # SQLite has one writer at a time, and a writer that finds the lock taken
+        # sleeps in steps of milliseconds: this process's rotations queue here
+        # instead, and each starts the moment the previous one ends.
+        self._writer_turn = (
+            asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        )
 
     async def connect(self) -> None:
         await self.ping()
@@ -169,6 +177,21 @@ class SqlStore(SqlRecovery):
             return await self._rotate_with_core(
                 old_hash, new_hash, now, check, ip, user_agent
             )
+        async with self._writer_turn or contextlib.nullcontext():
+            return await self._rotate_on_driver(
+                rotate, old_hash, new_hash, now, check, ip, user_agent
+            )
+
+    async def _rotate_on_driver(
+        self,
+        rotate: Any,
+        old_hash: bytes,
+        new_hash: bytes,
+        now: datetime,
+        check: SessionCheck,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> RefreshLookup:
         with _storage_errors():
             async with self.engine.connect() as conn:
                 raw = await conn.get_raw_connection()

@@ -14,6 +14,7 @@ from tokenward.http.address_limit import AddressLimit
 from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
+from tokenward.passwords import return_hash_buffers_to_os
 from tokenward.web import router as account_pages
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -60,7 +61,8 @@ def lifespan_for(tokenward: Tokenward) -> Lifespan:
 def create_app(
     settings: Settings | None = None, tokenward: Tokenward | None = None
 ) -> FastAPI:
-    """The standalone tokenward server."""
+    """The standalone tokenward server (each worker process builds its own)."""
+    return_hash_buffers_to_os()
     tokenward = tokenward or Tokenward(settings)
     app = FastAPI(
         title="tokenward",

@@ -7,6 +7,7 @@ standard library, load it with wrk and read back rate and latency.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -28,7 +29,6 @@ UNLIMITED = "100000000/minute"
 BENCH_ENV = {
     "TOKENWARD_IP_RATE": UNLIMITED,
     "TOKENWARD_LOGIN_RATE": UNLIMITED,
-    "TOKENWARD_LOG_LEVEL": "WARNING",
 }
 
 
@@ -208,3 +208,45 @@ def _percentile(out: str, which: str) -> float:
         return float("nan")
     value, unit = float(match.group(1)), match.group(2)
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+class Connection:
+    """HTTP/1.1 keep-alive over one asyncio stream to a loopback server."""
+
+    def __init__(self, base: str) -> None:
+        if not base.startswith(f"http://{HOST}:"):
+            raise ValueError("only loopback servers started here")
+        self.port = int(base.rsplit(":", 1)[1])
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request and read its whole answer (Content-Length framing)."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        assert self.reader is not None
+        payload = json.dumps(body).encode() if body is not None else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {HOST}:{self.port}"]
+        lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        status = int(head.split(" ", 2)[1])
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.reader = self.writer = None

@@ -1,11 +1,15 @@
-"""Argon2's buffers go back to the operating system after each hash."""
+"""The hashing threads' footprint: memory returned after each hash, CPU yielded."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 
 import pytest
+
+from tokenward.passwords import HASH_THREAD_NICENESS, PasswordHasher
 
 SCRIPT = """
 import asyncio, sys
@@ -50,3 +54,19 @@ def test_hashing_threads_keep_no_argon2_buffers_resident() -> None:
         pytest.skip("not glibc")
 
     assert int(growth_kib) < 19_456
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice")
+async def test_hash_threads_run_below_the_event_loop() -> None:
+    """Hashing threads take a higher nice value, so requests win the CPU in a storm."""
+    hasher = PasswordHasher(threads=1)
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    try:
+        niceness = await hasher._run(
+            lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        )
+    finally:
+        hasher.close()
+
+    assert niceness == min(19, base + HASH_THREAD_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base

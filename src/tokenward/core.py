@@ -105,6 +105,8 @@ class Tokenward:
             settings.ip_rate,
             settings.login_rate,
             redis_url.decode() if redis_url else None,
+            login_pair_rate=settings.login_pair_rate,
+            login_ip_rate=settings.login_ip_rate,
         )
         self._feed = DatabaseFeed(
             self.store, self.revocations, self.clock, settings.revocation_poll_interval
@@ -177,13 +179,14 @@ class Tokenward:
         scope: str | None = None,
     ) -> TokenPair:
         account = _account_key(email)
-        await self.ratelimiter.check_login(account)
+        await self.ratelimiter.check_login(account, client.ip)
         try:
             user = await self.accounts.authenticate(email, password)
         except InvalidCredentials:
-            await self.ratelimiter.login_failed(account)
+            await self.ratelimiter.login_failed(account, client.ip)
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
+        await self.ratelimiter.login_succeeded(account, client.ip)
         granted = _grant_scope(user, scope)
         session, refresh_token = await self.sessions.open(
             user.id, client, device_name, granted

@@ -12,6 +12,7 @@ from tokenward.core import Tokenward
 from tokenward.http import auth, health, users, wellknown
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
+from tokenward.http.limits import InputLimits
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -56,5 +57,6 @@ def create_app(
         lifespan=lifespan_for(tokenward),
     )
     install(app, tokenward)
+    app.add_middleware(InputLimits, max_body_size=tokenward.settings.max_body_size)
     app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
     return app

@@ -8,13 +8,18 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
-def _no_nul(value: str) -> str:
+def _clean_text(value: str) -> str:
+    """Refuse NUL and lone surrogates: neither can be stored or compared safely."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(_clean_text)]
 Email = Annotated[Text, Field(min_length=3, max_length=320)]
 # Long enough for any passphrase; the policy gives the real limits with a clear reason.
 Password = Annotated[Text, Field(min_length=1, max_length=4096)]

@@ -4,6 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The README walkthrough test drives curl and jq; install them where we may.
+if [ "$(id -u)" = 0 ] && ! { command -v curl && command -v jq; } >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq curl jq >/dev/null
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv

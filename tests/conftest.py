@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +81,9 @@ async def _postgres_available() -> bool:
         await engine.dispose()
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    """A fresh PostgreSQL database for one test, dropped afterwards; skip without one."""
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A new PostgreSQL database, dropped afterwards; skip the test without a server."""
     if not await _postgres_available():
         pytest.skip("PostgreSQL is not reachable")
     name = f"tokenward_test_{uuid.uuid4().hex[:12]}"
@@ -98,15 +99,24 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.dispose()
 
 
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with fresh_postgres_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+async def database_url(
+    request: pytest.FixtureRequest, sqlite_url: str
+) -> AsyncIterator[str]:
     """Each test using this runs on SQLite, and on PostgreSQL when it is reachable."""
     if request.param == "sqlite":
-        url = sqlite_url
-    else:
-        url = request.getfixturevalue("postgres_url")
-    await upgrade(url)
-    return url
+        await upgrade(sqlite_url)
+        yield sqlite_url
+        return
+    async with fresh_postgres_database() as url:
+        await upgrade(url)
+        yield url
 
 
 @pytest.fixture

@@ -29,8 +29,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(keys_app, name="keys")
 
-console = Console()
-errors = Console(stderr=True)
+# Piped into another program, tables keep whole IDs instead of fitting 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 240)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str) -> typer.Exit:

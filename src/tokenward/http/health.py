@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tokenward.http.deps import TokenwardDep
+from tokenward.http.schemas import ReadinessResponse
 
 router = APIRouter(tags=["health"])
 
@@ -16,7 +17,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=ReadinessResponse,
+    responses={503: {"model": ReadinessResponse, "description": "A service is down"}},
+)
 async def readyz(tokenward: TokenwardDep) -> JSONResponse:
     """Ready when the database (and Redis, when configured) answer."""
     checks = await tokenward.readiness()

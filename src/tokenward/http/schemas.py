@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -85,6 +85,35 @@ class WhoamiResponse(BaseModel):
     exp: int
 
 
+class ReadinessResponse(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
 class ErrorResponse(BaseModel):
     detail: str
     code: str
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="Where and what, for invalid input; never the input itself."
+    )
+
+
+_HEADER = {"schema": {"type": "string"}, "required": True}
+_HEADERS = {
+    401: {"WWW-Authenticate": {**_HEADER, "description": "RFC 6750 challenge"}},
+    429: {"Retry-After": {**_HEADER, "description": "seconds to wait"}},
+    503: {"Retry-After": {**_HEADER, "description": "seconds to wait"}},
+}
+
+
+def error_responses(*statuses: int, challenge: bool = True) -> dict[int | str, Any]:
+    """OpenAPI `responses` for these error statuses, with the headers they carry.
+
+    `challenge=False` leaves out `WWW-Authenticate` on a 401 that answers a password,
+    not a token.
+    """
+    responses: dict[int | str, Any] = {}
+    for status in statuses:
+        headers = _HEADERS.get(status, {}) if challenge or status != 401 else {}
+        responses[status] = {"model": ErrorResponse, "headers": headers}
+    return responses

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tokenward.http.deps import UserDep
-from tokenward.http.schemas import ErrorResponse, UserResponse
+from tokenward.http.schemas import UserResponse, error_responses
 from tokenward.store.records import User
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -22,6 +22,6 @@ def user_response(user: User) -> UserResponse:
     )
 
 
-@router.get("/me", responses={401: {"model": ErrorResponse}})
+@router.get("/me", responses=error_responses(401, 503))
 async def me(user: UserDep) -> UserResponse:
     return user_response(user)

@@ -80,9 +80,13 @@ class BearerToken(OAuth2PasswordBearer):
     """
 
     async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
-        header = request.headers.get("authorization")
-        if header is None:
+        headers = request.headers.getlist("authorization")
+        if not headers:
             return None
+        if len(headers) > 1:
+            # A proxy may have checked the other one.
+            raise InvalidToken("Send one Authorization header.")
+        header = headers[0]
         if len(header) > MAX_AUTHORIZATION_LENGTH:
             raise InvalidToken("The Authorization header is too large.")
         scheme, _, token = header.partition(" ")

@@ -22,19 +22,39 @@ Emails and addresses are hashed before they become keys.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec
 
 from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 
-from tokenward.errors import RateLimited
+from tokenward.errors import RateLimited, StorageUnavailable
 
 KNOWN_ADDRESS_TTL = 30 * 24 * 3600
 _NAMESPACE = "tokenward"
+P = ParamSpec("P")
+
+
+def _guarded(
+    method: Callable[P, Awaitable[None]],
+) -> Callable[P, Awaitable[None]]:
+    """Report a counter store that does not answer as `StorageUnavailable` (503)."""
+
+    @functools.wraps(method)
+    async def guarded(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await method(*args, **kwargs)
+        except (StorageError, OSError, TimeoutError) as exc:
+            raise StorageUnavailable() from exc
+
+    return guarded
 
 
 class RateLimiter:
@@ -48,7 +68,9 @@ class RateLimiter:
         login_ip_rate: str | None = None,
     ) -> None:
         self.storage: Storage = (
-            storage_from_string(_async_redis_uri(redis_url))
+            storage_from_string(
+                _async_redis_uri(redis_url), implementation="redispy", wrap_exceptions=True
+            )
             if redis_url
             else MemoryStorage()
         )
@@ -58,10 +80,12 @@ class RateLimiter:
         self._pair_limits = parse_many(login_pair_rate or login_rate)
         self._failure_ip_limits = parse_many(login_ip_rate) if login_ip_rate else []
 
+    @_guarded
     async def hit_address(self, ip: str | None) -> None:
         """Count one request from this address to the `/auth` routes."""
         await self._hit(self._ip_limits, "ip", _digest(ip or "unknown"))
 
+    @_guarded
     async def check_login(self, account: str, ip: str | None = None) -> None:
         """Refuse a login attempt while too many recent failures stand against it."""
         keys = _LoginKeys(account, ip)
@@ -70,6 +94,7 @@ class RateLimiter:
         if not await self._is_known(keys):
             await self._check(self._account_limits, "login-account", keys.account)
 
+    @_guarded
     async def login_failed(self, account: str, ip: str | None = None) -> None:
         """Count one failed login against the account, the address and the pair."""
         keys = _LoginKeys(account, ip)
@@ -81,6 +106,7 @@ class RateLimiter:
             for limit in limits:
                 await self._limiter.hit(limit, *identifiers)
 
+    @_guarded
     async def login_succeeded(self, account: str, ip: str | None = None) -> None:
         """Forget the pair's failures and remember the address as the owner's."""
         keys = _LoginKeys(account, ip)

@@ -28,7 +28,9 @@ def build() -> str:
     """The file's text, from the installed zxcvbn package."""
     from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-    words = dict.fromkeys(word.strip().casefold() for word in FREQUENCY_LISTS["passwords"])
+    words = dict.fromkeys(
+        word.strip().casefold() for word in FREQUENCY_LISTS["passwords"]
+    )
     words.pop("", None)
     return HEADER + "".join(f"{word}\n" for word in words)
 

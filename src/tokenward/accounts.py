@@ -16,7 +16,7 @@ from tokenward.store.base import Store
 from tokenward.store.records import User
 
 MAX_EMAIL_LENGTH = 254
-# Scripts whose letters pass for one another (Cyrillic `а`, Greek `ο`, Latin `a`, `o`).
+# Scripts whose letters pass for one another: Cyrillic U+0430, Greek U+03BF, Latin a, o.
 _CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
 
 
@@ -26,7 +26,7 @@ def normalize_email(raw: str) -> tuple[str, str]:
     The key folds case and Unicode compatibility forms (NFKC), so a fullwidth `A`
     and a plain one, or `Alice` and `alice`, cannot both register; an address that
     mixes Latin, Greek and Cyrillic letters within one part is refused, so a Cyrillic
-    `а` cannot stand in for a Latin `a`.
+    `a` (U+0430) cannot stand in for a Latin one.
     """
     raw = raw.strip()
     if not raw or len(raw) > MAX_EMAIL_LENGTH or "\x00" in raw:

@@ -45,7 +45,7 @@ def common_passwords() -> frozenset[str]:
 
 
 def fold(text: str) -> str:
-    """Compatibility forms and case folded away: `Ｐassword` and `password` match."""
+    """Compatibility forms and case folded away: a fullwidth `P` matches a `p`."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 

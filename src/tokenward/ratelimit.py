@@ -69,7 +69,9 @@ class RateLimiter:
     ) -> None:
         self.storage: Storage = (
             storage_from_string(
-                _async_redis_uri(redis_url), implementation="redispy", wrap_exceptions=True
+                _async_redis_uri(redis_url),
+                implementation="redispy",
+                wrap_exceptions=True,
             )
             if redis_url
             else MemoryStorage()
@@ -155,4 +157,3 @@ def _digest(value: str) -> str:
 
 def _async_redis_uri(url: str) -> str:
     return url if url.startswith("async+") else f"async+{url}"
-

@@ -45,9 +45,10 @@ async def test_guessing_from_one_address_is_stopped_for_that_address_only(
     while the owner at home logs in."""
     app = await app_factory(login_pair_rate="3/minute", login_rate="20/minute")
     email = random_email()
-    async with client_at(app, "127.0.0.66") as attacker, client_at(
-        app, "127.0.0.10"
-    ) as owner:
+    async with (
+        client_at(app, "127.0.0.66") as attacker,
+        client_at(app, "127.0.0.10") as owner,
+    ):
         await attacker.post("/auth/register", json={"email": email, "password": PASSWORD})
         for _ in range(3):
             assert (await login(attacker, email, WRONG)).status_code == 401
@@ -80,14 +81,17 @@ async def test_auth_routes_are_limited_per_address(
     """Every `/auth` route counts against the address; other addresses are unaffected
     and routes outside `/auth` are not counted."""
     app = await app_factory(ip_rate="4/minute")
-    async with client_at(app, "127.0.0.66") as noisy, client_at(
-        app, "127.0.0.10"
-    ) as quiet:
+    async with (
+        client_at(app, "127.0.0.66") as noisy,
+        client_at(app, "127.0.0.10") as quiet,
+    ):
         for _ in range(4):
             response = await noisy.post("/auth/refresh", json={"refresh_token": "x" * 43})
             assert response.status_code == 401
 
-        assert_rate_limited(await noisy.post("/auth/refresh", json={"refresh_token": "x"}))
+        assert_rate_limited(
+            await noisy.post("/auth/refresh", json={"refresh_token": "x"})
+        )
         assert_rate_limited(await login(noisy, random_email(), PASSWORD))
         assert (await noisy.get("/healthz")).status_code == 200
         assert (await login(quiet, random_email(), WRONG)).status_code == 401

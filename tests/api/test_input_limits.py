@@ -19,8 +19,12 @@ def assert_code(response: httpx.Response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-async def register(client: httpx.AsyncClient, email: str, password: str) -> httpx.Response:
-    return await client.post("/auth/register", json={"email": email, "password": password})
+async def register(
+    client: httpx.AsyncClient, email: str, password: str
+) -> httpx.Response:
+    return await client.post(
+        "/auth/register", json={"email": email, "password": password}
+    )
 
 
 # Body size
@@ -28,7 +32,9 @@ async def register(client: httpx.AsyncClient, email: str, password: str) -> http
 
 async def test_body_over_64_kib_is_refused_with_413(client: httpx.AsyncClient) -> None:
     """The announced length alone decides: 413 before the body is read."""
-    body = b'{"email": "a@example.com", "password": "' + b"x" * DEFAULT_MAX_BODY_SIZE + b'"}'
+    body = (
+        b'{"email": "a@example.com", "password": "' + b"x" * DEFAULT_MAX_BODY_SIZE + b'"}'
+    )
 
     response = await client.post("/auth/register", content=body, headers=JSON)
 
@@ -96,7 +102,9 @@ async def test_brackets_inside_strings_are_not_nesting(client: httpx.AsyncClient
     [b'{"email": "\xff\xfe@example.com", "password": "x"}', b"\xc3\x28"],
     ids=["invalid_bytes_in_a_string", "truncated_sequence"],
 )
-async def test_body_that_is_not_utf8_is_422(client: httpx.AsyncClient, body: bytes) -> None:
+async def test_body_that_is_not_utf8_is_422(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
     """Invalid UTF-8 in a JSON body is refused, not guessed at."""
     response = await client.post("/auth/login", content=body, headers=JSON)
 
@@ -241,7 +249,9 @@ async def test_password_change_applies_the_policy(client: httpx.AsyncClient) -> 
     assert_code(response, 422, "weak_password")
 
 
-async def test_minimum_length_can_be_lowered_to_8(app_factory: Callable[..., Any]) -> None:
+async def test_minimum_length_can_be_lowered_to_8(
+    app_factory: Callable[..., Any],
+) -> None:
     """With `TOKENWARD_PASSWORD_MIN_LENGTH=8` a random 8-character password passes."""
     app = await app_factory(password_min_length=8)
     transport = httpx.ASGITransport(app=app)
@@ -266,7 +276,10 @@ async def test_long_passwords_register_and_log_in(
 
 @pytest.mark.parametrize(
     "password",
-    ["correct horse battery staple, " * 4, "".join(chr(0x1F600 + 3 * i) for i in range(40))],
+    [
+        "correct horse battery staple, " * 4,
+        "".join(chr(0x1F600 + 3 * i) for i in range(40)),
+    ],
     ids=["ascii_120_bytes", "emoji_160_bytes"],
 )
 async def test_no_silent_truncation_at_72_bytes(

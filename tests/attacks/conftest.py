@@ -72,7 +72,7 @@ class Target:
         self,
         header: dict[str, Any] | None = None,
         claims: dict[str, Any] | None = None,
-        signer: Signer | None | str = "server",
+        signer: Signer | str | None = "server",
     ) -> str:
         """A token with these header and claim changes, signed by the server's key
         unless another signer (or None, for no signature) is given."""

@@ -48,10 +48,11 @@ async def test_alg_none_unsigned(target: Target, alg: str) -> None:
 @pytest.mark.parametrize("alg", ["none", "NONE", "nOnE"])
 async def test_alg_none_keeping_the_real_signature(target: Target, alg: str) -> None:
     """`alg: none` with the signature of the genuine token still attached."""
-    header, payload, signature = parts(target.access_token)
+    signature = parts(target.access_token)[2]
     forged = target.forge(header={"alg": alg}, signer=None)
+    assert forged.endswith(".")
 
-    assert_refused(await target.whoami(f"{forged[:-1]}{signature}"))
+    assert_refused(await target.whoami(f"{forged}{signature}"))
 
 
 async def test_alg_none_signed_by_the_server_key(target: Target) -> None:

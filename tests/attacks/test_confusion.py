@@ -35,7 +35,9 @@ async def test_access_token_as_refresh_token(target: Target) -> None:
 
 
 @pytest.mark.parametrize("part", [0, 1, 2], ids=["header", "claims", "signature"])
-async def test_part_of_the_access_token_as_refresh_token(target: Target, part: int) -> None:
+async def test_part_of_the_access_token_as_refresh_token(
+    target: Target, part: int
+) -> None:
     """Pieces of an access token are not refresh tokens either."""
     piece = target.access_token.split(".")[part][:43]
 

@@ -69,7 +69,9 @@ async def test_tampered_signature_is_refused(target: Target, name: str) -> None:
 
 async def test_untampered_forge_passes(target: Target) -> None:
     """The token the tamperings start from is itself accepted."""
-    assert (await target.whoami(target.forge(claims={"jti": "tampered"}))).status_code == 200
+    assert (
+        await target.whoami(target.forge(claims={"jti": "tampered"}))
+    ).status_code == 200
 
 
 async def _token_with_url_safe_characters(target: Target) -> str:

@@ -27,7 +27,10 @@ def _flattened_json(token: str) -> str:
 def _general_json(token: str) -> str:
     header, payload, signature = parts(token)
     return json.dumps(
-        {"payload": payload, "signatures": [{"protected": header, "signature": signature}]}
+        {
+            "payload": payload,
+            "signatures": [{"protected": header, "signature": signature}],
+        }
     )
 
 

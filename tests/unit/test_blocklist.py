@@ -13,6 +13,7 @@ from tokenward.blocklist import common_passwords, context_words, weakness
 from tokenward.errors import WeakPassword
 from tokenward.passwords import PasswordPolicy
 
+FULLWIDTH_PASSWORD = "".join(chr(ord(c) + 0xFEE0) for c in "Password")
 SHIPPED = Path(blocklist.__file__).parent / "data" / "common-passwords.txt"
 
 
@@ -48,7 +49,13 @@ def test_shipped_file_is_generated_from_zxcvbn() -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["password", "PASSWORD", "P@ssw0rd", "Ｐａｓｓｗｏｒｄ", "1qaz2wsx3edc4rfv"],
+    [
+        "password",
+        "PASSWORD",
+        "P@ssw0rd",
+        FULLWIDTH_PASSWORD,
+        "1qaz2wsx3edc4rfv",
+    ],
 )
 def test_common_password_in_any_case_or_width_is_weak(password: str) -> None:
     """Case, fullwidth forms and common letter swaps do not hide a listed password."""

@@ -59,7 +59,9 @@ async def fail(limits: RateLimiter, account: str, ip: str, times: int) -> None:
         await limits.login_failed(account, ip)
 
 
-async def test_pair_limit_stops_one_address_guessing_one_account(clock: ManualTime) -> None:
+async def test_pair_limit_stops_one_address_guessing_one_account(
+    clock: ManualTime,
+) -> None:
     """Three failures from one address lock that address out of that account only."""
     limits = limiter()
     await fail(limits, VICTIM, ATTACKER, 3)

@@ -19,9 +19,9 @@ from tokenward.http.schemas import (
     RegisterRequest,
     SessionResponse,
     TokenPairResponse,
-    error_responses,
     UserResponse,
     WhoamiResponse,
+    error_responses,
 )
 from tokenward.http.users import user_response
 

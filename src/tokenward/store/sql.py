@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
@@ -28,13 +29,26 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys.
+
+    Statement parameters hold password hashes, so they are kept out of SQLAlchemy's
+    log and error messages, and aiosqlite's DEBUG log of every call is silenced.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        aiosqlite_log = logging.getLogger("aiosqlite")
+        aiosqlite_log.setLevel(max(aiosqlite_log.getEffectiveLevel(), logging.INFO))
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     return create_async_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=10,
+        hide_parameters=True,
     )
 
 

@@ -175,28 +175,25 @@ def users_list(
     console.print(table)
 
 
+def set_active(email: str, active: bool) -> None:
+    async def change(tokenward: Tokenward) -> None:
+        user = await tokenward.accounts.find(email)
+        await tokenward.set_user_active(user, active)
+
+    with_tokenward(change)
+    console.print(f"{'enabled' if active else 'disabled'} {email}")
+
+
 @users_app.command("disable")
 def users_disable(email: str) -> None:
     """Disable a user and revoke every token they hold."""
-
-    async def disable(tokenward: Tokenward) -> None:
-        user = await tokenward.accounts.find(email)
-        await tokenward.set_user_active(user, False)
-
-    with_tokenward(disable)
-    console.print(f"disabled {email}")
+    set_active(email, False)
 
 
 @users_app.command("enable")
 def users_enable(email: str) -> None:
     """Enable a disabled user again."""
-
-    async def enable(tokenward: Tokenward) -> None:
-        user = await tokenward.accounts.find(email)
-        await tokenward.set_user_active(user, True)
-
-    with_tokenward(enable)
-    console.print(f"enabled {email}")
+    set_active(email, True)
 
 
 @sessions_app.command("list")

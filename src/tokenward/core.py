@@ -25,6 +25,7 @@ from tokenward.errors import (
 )
 from tokenward.events import log_event
 from tokenward.keys import KeyRing
+from tokenward.metrics import InstanceGauges, instance_registry
 from tokenward.passwords import PasswordHasher, PasswordPolicy
 from tokenward.ratelimit import RateLimiter
 from tokenward.revocation import DatabaseFeed, RevocationView, cancel
@@ -112,6 +113,11 @@ class Tokenward:
             self.store, self.revocations, self.clock, settings.revocation_poll_interval
         )
         self._tasks: list[asyncio.Task[None]] = []
+        self.metrics = instance_registry(
+            InstanceGauges(
+                lambda: len(self.revocations), lambda: len(self.keyring.keys())
+            )
+        )
 
     # Life cycle
 

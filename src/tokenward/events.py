@@ -1,4 +1,4 @@
-"""Auth events as one structured log line each, in logfmt.
+"""Auth events as one structured log line each, in logfmt, and counted as metrics.
 
 Only identifiers and addresses are ever passed here: never a token, hash or password.
 """
@@ -10,6 +10,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from tokenward.metrics import count_event
+
 logger = logging.getLogger("tokenward.events")
 _BARE = re.compile(r"[A-Za-z0-9_.:/@+-]+")
 
@@ -18,6 +20,7 @@ def log_event(event: str, *, logger: logging.Logger = logger, **fields: Any) -> 
     """Log one auth event; `None` fields are left out."""
     fields = {name: value for name, value in fields.items() if value is not None}
     logger.info(event, extra={"event": event, "event_fields": fields})
+    count_event(event)
 
 
 def _quote(value: Any) -> str:

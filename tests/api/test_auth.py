@@ -369,6 +369,7 @@ async def test_readiness_fails_without_the_database(
     from tokenward.store.sql import create_engine
 
     store = app.state.tokenward.store
+    await store.engine.dispose()
     store.engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
 
     ready = await client.get("/readyz")
@@ -391,3 +392,20 @@ async def test_every_response_carries_security_headers(client: httpx.AsyncClient
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert "strict-transport-security" not in response.headers
+
+
+async def test_metrics_count_auth_events(client: httpx.AsyncClient, email: str) -> None:
+    def logins(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith('tokenward_auth_events_total{event="login_succeeded"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = logins((await client.get("/metrics")).text)
+    await register_and_login(client, email)
+    response = await client.get("/metrics")
+
+    assert response.headers["content-type"].startswith("text/plain")
+    assert logins(response.text) == before + 1
+    assert "tokenward_revocation_view_entries" in response.text
+    assert "tokenward_verification_keys 1.0" in response.text

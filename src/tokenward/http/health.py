@@ -1,12 +1,14 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from tokenward.http.deps import TokenwardDep
 from tokenward.http.schemas import ReadinessResponse
+from tokenward.metrics import render
 
 router = APIRouter(tags=["health"])
 
@@ -28,3 +30,9 @@ async def readyz(tokenward: TokenwardDep) -> JSONResponse:
     ready = all(value == "ok" for value in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(tokenward: TokenwardDep) -> Response:
+    """Prometheus text format: auth event counters and this instance's gauges."""
+    return Response(render(tokenward.metrics), media_type=CONTENT_TYPE_LATEST)

@@ -25,7 +25,7 @@ _SEQUENCES = (
     "azertyuiopqsdfghjklmwxcvbn",
     "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
 )
-_LEET = str.maketrans("@4310!$5+7", "aaeiiisstt")
+_LEET = str.maketrans("@4310!$5+7", "aaeioisstt")
 _EDGES = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 _REPEAT = re.compile(r"(.+?)\1+", re.DOTALL)
 _WORD_SPLIT = re.compile(r"[^\w]+|_")

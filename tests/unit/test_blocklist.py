@@ -55,6 +55,7 @@ def test_shipped_file_is_generated_from_zxcvbn() -> None:
         "P@ssw0rd",
         FULLWIDTH_PASSWORD,
         "1qaz2wsx3edc4rfv",
+        "dr4g0n",
     ],
 )
 def test_common_password_in_any_case_or_width_is_weak(password: str) -> None:
@@ -63,7 +64,13 @@ def test_common_password_in_any_case_or_width_is_weak(password: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "password", ["password123456789", "!!!sunshine2024!!!", "  monkey 1234567890"]
+    "password",
+    [
+        "password123456789",
+        "!!!sunshine2024!!!",
+        "  monkey 1234567890",
+        "f00tb4ll 1234567",
+    ],
 )
 def test_common_password_with_padding_is_weak(password: str) -> None:
     """Digits and symbols around a listed password add next to nothing."""

@@ -214,3 +214,22 @@ async def test_rate_limited_answers_are_alike_for_known_and_unknown_accounts(
             answers[email] = codes
 
     assert answers[known] == answers[unknown] == [401, 401, 429]
+
+
+async def test_forgot_password_answers_alike_for_known_and_unknown_emails(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Where account recovery is installed, it does not reveal who has an account."""
+    if "/auth/password/forgot" not in app.openapi()["paths"]:
+        pytest.skip("this build has no password recovery route")
+    known = random_email()
+    await register_and_login(client, known)
+
+    answers = [
+        await client.post("/auth/password/forgot", json={"email": email})
+        for email in (known, random_email())
+    ]
+
+    assert {a.status_code for a in answers} == {202}
+    assert answers[0].content == answers[1].content
+    assert sorted(answers[0].headers.items()) == sorted(answers[1].headers.items())

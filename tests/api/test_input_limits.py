@@ -79,12 +79,17 @@ async def test_invalid_content_length_is_400(client: httpx.AsyncClient) -> None:
 # JSON shape and text
 
 
+@pytest.mark.parametrize("content_type", ["application/json", None])
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1000, 30_000])
-async def test_deeply_nested_json_is_422(client: httpx.AsyncClient, depth: int) -> None:
-    """Nesting past the limit answers 422 without reaching a recursive parser."""
+async def test_deeply_nested_json_is_422(
+    client: httpx.AsyncClient, depth: int, content_type: str | None
+) -> None:
+    """Nesting past the limit answers 422 without reaching a recursive parser, with
+    or without a declared JSON content type."""
     body = b'{"email": ' + b"[" * depth + b"]" * depth + b"}"
+    headers = {"Content-Type": content_type} if content_type else {}
 
-    response = await client.post("/auth/login", content=body, headers=JSON)
+    response = await client.post("/auth/login", content=body, headers=headers)
 
     assert_code(response, 422, "invalid_request")
 

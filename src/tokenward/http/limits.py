@@ -101,11 +101,12 @@ def _replay(body: bytes, disconnected: bool, receive: Receive) -> Receive:
 
 
 def _is_json(scope: Scope) -> bool:
+    """JSON as FastAPI would read it: declared so, or not declared at all."""
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
             media = value.split(b";", 1)[0].strip().lower()
             return media == b"application/json" or media.endswith(b"+json")
-    return False
+    return True
 
 
 def _json_problem(body: bytes) -> tuple[int, str, str] | None:

@@ -9,6 +9,11 @@ if [ "$(id -u)" = 0 ] && ! { command -v curl && command -v jq; } >/dev/null; the
     apt-get update -qq && apt-get install -y -qq curl jq >/dev/null
 fi
 
+# The browser tests drive Debian's chromium, never a browser Playwright downloads.
+if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv

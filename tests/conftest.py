@@ -30,6 +30,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 FAST_HASHING = {"argon2_time_cost": 1, "argon2_memory_cost": 8192, "hash_threads": 2}
 PASSWORD = "correct horse battery staple"
+pytest_plugins = ["tests.smtp_sink"]
 
 
 def make_settings(**overrides: Any) -> Settings:

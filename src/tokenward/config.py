@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 
     smtp_url: SecretStr | None = None
     mail_from: str = "tokenward@localhost"
+    reset_ttl: int = Field(1800, ge=300, le=86_400)
 
     key_refresh_interval: float = Field(5.0, gt=0, le=10)
     revocation_poll_interval: float = Field(0.5, gt=0, le=1)

@@ -17,6 +17,7 @@ from typing import Any
 from tokenward.accounts import Accounts, normalize_email
 from tokenward.clock import Clock, SystemClock
 from tokenward.config import Settings, check_settings
+from tokenward.csrf import CsrfTokens
 from tokenward.errors import (
     InvalidCredentials,
     InvalidRequest,
@@ -25,12 +26,14 @@ from tokenward.errors import (
 )
 from tokenward.events import log_event
 from tokenward.keys import KeyRing
+from tokenward.mail import Mailer
 from tokenward.metrics import InstanceGauges, instance_registry
 from tokenward.passwords import PasswordHasher, PasswordPolicy
 from tokenward.ratelimit import RateLimiter
+from tokenward.recovery import PasswordRecovery
 from tokenward.revocation import DatabaseFeed, RevocationView, cancel
 from tokenward.sessions import ClientInfo, SessionPolicy, SessionService
-from tokenward.store.base import Store
+from tokenward.store.base import SessionCheck, Store
 from tokenward.store.records import Session, User
 from tokenward.store.sql import SqlStore
 from tokenward.tokens import AccessClaims, TokenService
@@ -109,6 +112,17 @@ class Tokenward:
             login_pair_rate=settings.login_pair_rate,
             login_ip_rate=settings.login_ip_rate,
         )
+        self.csrf = CsrfTokens(self.store, self.clock)
+        self.recovery = PasswordRecovery(
+            self.store,
+            self.accounts,
+            self.sessions,
+            Mailer.from_settings(settings),
+            self.clock,
+            self.ratelimiter.storage,
+            ttl=settings.reset_ttl,
+            base_url=settings.issuer,
+        )
         self._feed = DatabaseFeed(
             self.store, self.revocations, self.clock, settings.revocation_poll_interval
         )
@@ -125,6 +139,7 @@ class Tokenward:
         """Connect, load keys and revocations, and start the background refreshers."""
         await self.store.connect()
         await self.keyring.ensure_current(self.store, self.clock.now())
+        await self.csrf.load()
         await self._feed.load()
         self._tasks = [
             asyncio.create_task(self._feed.run(), name="tokenward-revocations"),
@@ -135,6 +150,7 @@ class Tokenward:
         for task in self._tasks:
             await cancel(task)
         self._tasks = []
+        await self.recovery.drain()
         self.hasher.close()
         await self.store.close()
 
@@ -206,8 +222,18 @@ class Tokenward:
         )
         return self._pair(session, refresh_token)
 
-    async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
-        session, next_token = await self.sessions.rotate(refresh_token, client)
+    async def refresh(
+        self,
+        refresh_token: str,
+        client: ClientInfo,
+        guard: SessionCheck | None = None,
+    ) -> TokenPair:
+        """Rotate the refresh token into a new pair.
+
+        `guard` may refuse the session before anything is written: the cookie
+        transport checks its CSRF token there.
+        """
+        session, next_token = await self.sessions.rotate(refresh_token, client, guard)
         user = await self.store.get_user(session.user_id)
         if user is None or not user.is_active:
             await self.sessions.revoke(session.id, "user_inactive")

@@ -108,6 +108,13 @@ class EmailTaken(TokenwardError):
     detail = "An account with this email already exists."
 
 
+class InvalidResetToken(TokenwardError):
+    """A reset token that is unknown, spent or expired; answered with 400, not 401."""
+
+    code = ErrorCode.INVALID_TOKEN
+    detail = "The reset link is invalid or has expired."
+
+
 class CsrfFailed(TokenwardError):
     code = ErrorCode.CSRF_FAILED
     detail = "The CSRF check failed."

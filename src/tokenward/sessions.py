@@ -27,7 +27,7 @@ from tokenward.errors import (
 )
 from tokenward.events import log_event
 from tokenward.revocation import RevocationView
-from tokenward.store.base import Store
+from tokenward.store.base import SessionCheck, Store
 from tokenward.store.records import Session
 
 _REFRESH_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -106,19 +106,34 @@ class SessionService:
         await self.store.add_session(session, hash_refresh_token(refresh_token))
         return session, refresh_token
 
-    async def rotate(self, refresh_token: str, client: ClientInfo) -> tuple[Session, str]:
-        """Spend `refresh_token` and return the session with its next refresh token."""
+    async def rotate(
+        self,
+        refresh_token: str,
+        client: ClientInfo,
+        guard: SessionCheck | None = None,
+    ) -> tuple[Session, str]:
+        """Spend `refresh_token` and return the session with its next refresh token.
+
+        `guard`, when given, runs first on the token's session and may refuse it; then
+        nothing is written, and a spent token is not taken for a reused one.
+        """
         if not isinstance(refresh_token, str) or not _REFRESH_TOKEN.fullmatch(
             refresh_token
         ):
             raise InvalidToken("The refresh token is malformed.")
         now = self.clock.now()
+
+        def check(session: Session) -> None:
+            if guard is not None:
+                guard(session)
+            self._check_usable(session, now)
+
         next_token = new_refresh_token()
         lookup = await self.store.rotate_refresh_token(
             hash_refresh_token(refresh_token),
             hash_refresh_token(next_token),
             now,
-            check=lambda session: self._check_usable(session, now),
+            check=check,
             ip=client.ip,
             user_agent=client.user_agent,
         )
@@ -128,7 +143,7 @@ class SessionService:
             return lookup.session, next_token
 
         session, spent_at = lookup.session, lookup.spent_at
-        self._check_usable(session, now)
+        check(session)
         assert spent_at is not None
         if now - spent_at <= timedelta(seconds=self.policy.reuse_grace):
             raise RefreshRotated()

@@ -9,15 +9,19 @@ from fastapi import APIRouter, FastAPI
 
 from tokenward.config import Settings
 from tokenward.core import Tokenward
-from tokenward.http import auth, health, users, wellknown
+from tokenward.http import auth, cookies, health, recovery, users, wellknown
+from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
 from tokenward.http.limits import InputLimits
+from tokenward.web import router as account_pages
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(cookies.router)
+router.include_router(recovery.router)
 router.include_router(users.router)
 router.include_router(wellknown.router)
 router.include_router(health.router)
@@ -57,6 +61,8 @@ def create_app(
         lifespan=lifespan_for(tokenward),
     )
     install(app, tokenward)
+    app.include_router(account_pages)
     app.add_middleware(InputLimits, max_body_size=tokenward.settings.max_body_size)
     app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
+    install_cors(app, tokenward.settings)
     return app

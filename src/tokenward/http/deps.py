@@ -17,6 +17,7 @@ from fastapi.security import OAuth2PasswordBearer
 from tokenward.config import IPNetwork
 from tokenward.core import Tokenward
 from tokenward.errors import InsufficientScope, InvalidToken, UserInactive
+from tokenward.http.browser import claims_from_cookie
 from tokenward.sessions import ClientInfo
 from tokenward.store.records import User
 from tokenward.tokens import AccessClaims
@@ -73,6 +74,22 @@ def _client_from_forwarded(header: str, proxies: Sequence[IPNetwork]) -> str | N
 ClientDep = Annotated[ClientInfo, Depends(client_info)]
 
 
+def request_is_https(request: Request) -> bool:
+    """Whether the client used https: to us, or to a trusted proxy that says so."""
+    if request.scope.get("scheme") == "https":
+        return True
+    forwarded = request.headers.get("x-forwarded-proto")
+    if forwarded is None:
+        return False
+    peer = request.client.host if request.client else None
+    proxies = get_tokenward(request).settings.trusted_proxies
+    first = forwarded.split(",")[0].strip().lower()
+    return first == "https" and bool(proxies) and _is_trusted(peer, proxies)
+
+
+HttpsDep = Annotated[bool, Depends(request_is_https)]
+
+
 class BearerToken(OAuth2PasswordBearer):
     """The `Authorization: Bearer` credential, read strictly; shown in the OpenAPI docs.
 
@@ -101,10 +118,15 @@ bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
 async def current_claims(
     request: Request, token: Annotated[str | None, Depends(bearer_token)]
 ) -> AccessClaims:
-    """The verified claims of the request's access token; 401 without a valid one."""
+    """The verified claims of the request's access token; 401 without a valid one.
+
+    The bearer header comes first; without one, the access cookie, whose
+    state-changing requests must pass the CSRF check.
+    """
+    tokenward = get_tokenward(request)
     if token is None:
-        raise InvalidToken("An access token is required.")
-    return get_tokenward(request).tokens.verify(token)
+        return claims_from_cookie(request, tokenward, request_is_https(request))
+    return tokenward.tokens.verify(token)
 
 
 ClaimsDep = Annotated[AccessClaims, Depends(current_claims)]

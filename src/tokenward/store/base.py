@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from tokenward.store.records import (
+    PasswordReset,
     PurgeCounts,
     RefreshLookup,
     Revocation,
@@ -123,3 +124,30 @@ class Store(Protocol):
     # Housekeeping
 
     async def purge(self, now: datetime, refresh_idle_ttl: int) -> PurgeCounts: ...
+
+    # Password resets and server secrets
+
+    async def purge_password_resets(self, now: datetime) -> int:
+        """Delete spent and expired reset tokens; return how many."""
+        ...
+
+    async def add_password_reset(
+        self, token_hash: bytes, user_id: str, created_at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    async def spend_password_reset(
+        self, token_hash: bytes, now: datetime
+    ) -> PasswordReset | None:
+        """Spend an unused, unexpired reset token, and every other one of its user.
+
+        Atomic: of concurrent callers with one token, at most one gets it back. None
+        when the token is unknown, spent or expired.
+        """
+        ...
+
+    async def server_secret(self, name: str, candidate: bytes, now: datetime) -> bytes:
+        """The secret stored under `name`, storing `candidate` first if there is none.
+
+        Instances starting together all end up with the first value written.
+        """
+        ...

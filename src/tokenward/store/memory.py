@@ -20,6 +20,7 @@ from tokenward.store.records import (
     SigningKeyRecord,
     User,
 )
+from tokenward.store.recovery import MemoryRecovery
 
 
 class _RefreshToken:
@@ -30,8 +31,9 @@ class _RefreshToken:
         self.spent_at: datetime | None = None
 
 
-class MemoryStore:
+class MemoryStore(MemoryRecovery):
     def __init__(self) -> None:
+        super().__init__()
         self.users: dict[str, User] = {}
         self.sessions: dict[str, Session] = {}
         self.refresh_tokens: dict[bytes, _RefreshToken] = {}
@@ -227,4 +229,5 @@ class MemoryStore:
             refresh_tokens=len(tokens),
             revocations=before - len(self.revocations),
             signing_keys=len(retired),
+            extra={"password_resets": await self.purge_password_resets(now)},
         )

@@ -69,6 +69,14 @@ class RefreshLookup:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordReset:
+    """A reset token that was just spent: whose it was and when it was issued."""
+
+    user_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PurgeCounts:
     sessions: int = 0
     refresh_tokens: int = 0

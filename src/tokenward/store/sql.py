@@ -24,6 +24,7 @@ from tokenward.store.records import (
     SigningKeyRecord,
     User,
 )
+from tokenward.store.recovery import SqlRecovery
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -61,7 +62,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class SqlStore:
+class SqlStore(SqlRecovery):
     def __init__(self, url: str, engine: AsyncEngine | None = None) -> None:
         self.url = url
         self.engine = engine or create_engine(url)
@@ -354,6 +355,7 @@ class SqlStore:
             refresh_tokens=tokens.rowcount,
             revocations=revocations.rowcount,
             signing_keys=keys.rowcount,
+            extra={"password_resets": await self.purge_password_resets(now)},
         )
 
 

@@ -129,3 +129,25 @@ revocations = Table(
     Index("ix_revocations_created_at", "created_at"),
     Index("ix_revocations_expires_at", "expires_at"),
 )
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", LargeBinary(32), primary_key=True),
+    Column(
+        "user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+    Index("ix_password_resets_user_id", "user_id"),
+    Index("ix_password_resets_expires_at", "expires_at"),
+)
+
+server_secrets = Table(
+    "server_secrets",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

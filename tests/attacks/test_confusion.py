@@ -7,13 +7,15 @@ None passes for another.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from tests.attacks.conftest import Target, assert_refused
 from tests.attacks.forge import DROP
-from tests.conftest import bearer
+from tests.conftest import PASSWORD
+from tokenward.recovery import hash_reset_token, new_reset_token
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -99,19 +101,62 @@ async def test_reset_shaped_claims_in_an_access_token(target: Target) -> None:
     )
 
 
-async def test_access_token_is_not_accepted_as_a_password_reset_token(
-    target: Target,
-) -> None:
-    """Where the reset route exists, an access token resets no password."""
-    if "/auth/password/reset" not in target.app.openapi()["paths"]:
-        pytest.skip("this build has no password reset route")
+async def _reset_token(target: Target) -> str:
+    """A real, unspent password reset token of the target's user."""
+    tokenward = target.tokenward
+    now = tokenward.clock.now()
+    token = new_reset_token()
+    await tokenward.store.add_password_reset(
+        hash_reset_token(token), target.claims["sub"], now, now + timedelta(minutes=30)
+    )
+    return token
+
+
+async def test_reset_token_as_access_or_refresh_token(target: Target) -> None:
+    """A genuine reset token opens no route and refreshes nothing, and is still good
+    for its one purpose afterwards."""
+    token = await _reset_token(target)
+
+    assert_refused(await target.whoami(token))
+    assert_refused(await target.me(token))
+    assert_refused(
+        await target.client.post("/auth/refresh", json={"refresh_token": token})
+    )
+
+    reset = await target.client.post(
+        "/auth/password/reset",
+        json={"token": token, "new_password": "a brand new passphrase here"},
+    )
+    assert reset.status_code == 204, reset.text
+    restore = await target.client.post(
+        "/auth/password/reset",
+        json={"token": await _reset_token(target), "new_password": PASSWORD},
+    )
+    assert restore.status_code == 204  # the shared account keeps its password
+
+
+@pytest.mark.parametrize(
+    "kind", ["access_token", "access_token_signature", "refresh_token", "session_id"]
+)
+async def test_other_tokens_as_password_reset_token(target: Target, kind: str) -> None:
+    """Access and refresh tokens, or pieces of them, reset no password: the session
+    lives on and the password is unchanged."""
+    token = {
+        "access_token": target.access_token,
+        "access_token_signature": target.access_token.split(".")[2],
+        "refresh_token": target.refresh_token,
+        "session_id": target.claims["sid"],
+    }[kind]
 
     response = await target.client.post(
         "/auth/password/reset",
-        json={"token": target.access_token, "new_password": "a brand new passphrase"},
+        json={"token": token, "new_password": "a brand new passphrase here"},
     )
 
-    assert response.status_code == 400
-    assert response.json()["code"] == "invalid_token"
-    logout = await target.client.post("/auth/logout", headers=bearer(target.access_token))
-    assert logout.status_code == 204
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["code"] in ("invalid_token", "invalid_request")
+    assert (await target.whoami(target.access_token)).status_code == 200
+    login = await target.client.post(
+        "/auth/login", json={"email": target.email, "password": PASSWORD}
+    )
+    assert login.status_code == 200

@@ -130,3 +130,26 @@ async def test_two_authorization_headers(target: Target) -> None:
     response = await target.client.get("/auth/whoami", headers=headers)
 
     assert_refused(response)
+
+
+async def test_oversized_access_cookie_is_refused_before_decoding(
+    target: Target, decodes: list[str]
+) -> None:
+    """An access cookie longer than any token, within the header limit, answers 401
+    from the token length check; nothing is decoded."""
+    cookie = "tokenward_access=" + target.access_token + "A" * 4096
+
+    response = await target.client.get("/users/me", headers={"Cookie": cookie})
+
+    assert_refused(response)
+    assert decodes == []
+
+
+async def test_access_cookie_is_read_when_it_fits(target: Target) -> None:
+    """The same cookie without the padding is accepted, so the refusal above is about
+    its size."""
+    cookie = "tokenward_access=" + target.access_token
+
+    response = await target.client.get("/users/me", headers={"Cookie": cookie})
+
+    assert response.status_code == 200, response.text

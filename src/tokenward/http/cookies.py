@@ -17,13 +17,16 @@ from tokenward.errors import AuthenticationError, InvalidToken, RefreshRotated
 from tokenward.http.browser import CSRF_HEADER, BrowserCookies
 from tokenward.http.deps import ClientDep, HttpsDep, TokenwardDep, limit_address
 from tokenward.http.errors import error_response
-from tokenward.http.schemas import ErrorResponse, LoginRequest
+from tokenward.http.schemas import ErrorResponse, LoginRequest, error_responses
 from tokenward.sessions import ClientInfo
 from tokenward.store.records import Session
 from tokenward.tokens import AccessClaims
 
 router = APIRouter(
-    prefix="/auth/cookie", tags=["cookies"], dependencies=[Depends(limit_address)]
+    prefix="/auth/cookie",
+    tags=["cookies"],
+    dependencies=[Depends(limit_address)],
+    responses=error_responses(413, 422, 429, 503),
 )
 _401 = {401: {"model": ErrorResponse}}
 _403 = {403: {"model": ErrorResponse}}

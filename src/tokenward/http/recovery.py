@@ -8,10 +8,20 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from tokenward.http.deps import ClientDep, TokenwardDep, limit_address
-from tokenward.http.schemas import Body, Email, ErrorResponse, Password, Text
+from tokenward.http.schemas import (
+    Body,
+    Email,
+    ErrorResponse,
+    Password,
+    Text,
+    error_responses,
+)
 
 router = APIRouter(
-    prefix="/auth/password", tags=["auth"], dependencies=[Depends(limit_address)]
+    prefix="/auth/password",
+    tags=["auth"],
+    dependencies=[Depends(limit_address)],
+    responses=error_responses(413, 422, 429, 503),
 )
 FORGOT_ANSWER = "If an account uses this address, a reset link is on its way."
 

@@ -233,3 +233,20 @@ async def test_forgot_password_answers_alike_for_known_and_unknown_emails(
     assert {a.status_code for a in answers} == {202}
     assert answers[0].content == answers[1].content
     assert sorted(answers[0].headers.items()) == sorted(answers[1].headers.items())
+
+
+async def test_limits_hold_through_redis(app_factory: Callable[..., Any]) -> None:
+    """With `TOKENWARD_REDIS_URL` the same policy answers from Redis counters."""
+    app = await app_factory(
+        redis_url="redis://127.0.0.1:6379", login_pair_rate="2/minute"
+    )
+    if not await app.state.tokenward.ratelimiter.storage.check():
+        pytest.skip("Redis is not reachable")
+    email = random_email()
+    async with client_at(app, "127.0.0.66") as attacker:
+        await attacker.post("/auth/register", json={"email": email, "password": PASSWORD})
+        codes = [(await login(attacker, email, WRONG)).status_code for _ in range(3)]
+        ready = await attacker.get("/readyz")
+
+    assert codes == [401, 401, 429]
+    assert ready.json()["checks"]["redis"] == "ok"

@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from tokenward.accounts import Accounts, normalize_email
@@ -21,11 +20,13 @@ from tokenward.csrf import CsrfTokens
 from tokenward.errors import (
     InvalidCredentials,
     InvalidRequest,
+    InvalidScope,
     StorageUnavailable,
     TokenRevoked,
 )
 from tokenward.events import log_event
 from tokenward.keys import KeyRing
+from tokenward.keysync import KeySchedule, KeySync
 from tokenward.mail import Mailer
 from tokenward.metrics import InstanceGauges, instance_registry
 from tokenward.passwords import PasswordHasher, PasswordPolicy
@@ -49,6 +50,7 @@ class TokenPair:
     refresh_expires_in: int
     session_id: str
     token_type: str = "Bearer"
+    scope: str = ""
 
 
 class Tokenward:
@@ -78,10 +80,17 @@ class Tokenward:
         )
         self.accounts = Accounts(self.store, self.hasher, self.policy, self.clock)
         self.revocations = RevocationView()
+        self.key_schedule = KeySchedule.of(
+            settings.access_ttl, settings.leeway, settings.key_refresh_interval
+        )
         self.keyring = KeyRing(
             settings.signing_alg,
             secret=_secret(settings.secret_key),
             encryption_secret=_secret(settings.key_encryption_secret),
+            activation_delay=self.key_schedule.activation_delay,
+        )
+        self.keysync = KeySync(
+            self.keyring, self.store, self.clock, settings.key_refresh_interval
         )
         self.tokens = TokenService(
             self.keyring,
@@ -91,6 +100,7 @@ class Tokenward:
             audience=settings.audience,
             access_ttl=settings.access_ttl,
             leeway=settings.leeway,
+            on_unknown_kid=self.keysync.request_reload,
         )
         self.sessions = SessionService(
             self.store,
@@ -138,12 +148,14 @@ class Tokenward:
     async def start(self) -> None:
         """Connect, load keys and revocations, and start the background refreshers."""
         await self.store.connect()
-        await self.keyring.ensure_current(self.store, self.clock.now())
+        await self.keyring.ensure_current(
+            self.store, self.clock.now(), self.key_schedule.retire_delay
+        )
         await self.csrf.load()
         await self._feed.load()
         self._tasks = [
             asyncio.create_task(self._feed.run(), name="tokenward-revocations"),
-            asyncio.create_task(self._refresh_keys(), name="tokenward-keys"),
+            asyncio.create_task(self.keysync.run(), name="tokenward-keys"),
         ]
 
     async def stop(self) -> None:
@@ -176,14 +188,6 @@ class Tokenward:
                 healthy = False
             checks["redis"] = "ok" if healthy else "unavailable"
         return checks
-
-    async def _refresh_keys(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.key_refresh_interval)
-            try:
-                await self.keyring.load(self.store, self.clock.now())
-            except Exception:  # a failed reload keeps the keys we have
-                logger.warning("key ring reload failed; keeping the current keys")
 
     # What the routes do
 
@@ -227,13 +231,22 @@ class Tokenward:
         refresh_token: str,
         client: ClientInfo,
         guard: SessionCheck | None = None,
+        scope: str | None = None,
     ) -> TokenPair:
         """Rotate the refresh token into a new pair.
 
         `guard` may refuse the session before anything is written: the cookie
-        transport checks its CSRF token there.
+        transport checks its CSRF token there. `scope` may narrow the new access
+        token, never widen it beyond the session's grant.
         """
-        session, next_token = await self.sessions.rotate(refresh_token, client, guard)
+
+        def check(session: Session) -> None:
+            if guard is not None:
+                guard(session)
+            if scope is not None and not set(scope.split()) <= set(session.scope.split()):
+                raise InvalidScope("The scope exceeds what the session was granted.")
+
+        session, next_token = await self.sessions.rotate(refresh_token, client, check)
         user = await self.store.get_user(session.user_id)
         if user is None or not user.is_active:
             await self.sessions.revoke(session.id, "user_inactive")
@@ -245,11 +258,14 @@ class Tokenward:
             session_id=session.id,
             ip=client.ip,
         )
-        return self._pair(session, next_token)
+        return self._pair(session, next_token, scope)
 
-    def _pair(self, session: Session, refresh_token: str) -> TokenPair:
+    def _pair(
+        self, session: Session, refresh_token: str, scope: str | None = None
+    ) -> TokenPair:
+        scope = session.scope if scope is None else scope
         expires_at = self.sessions.expires_at(session)
-        access = self.tokens.issue(session.user_id, session.id, session.scope, expires_at)
+        access = self.tokens.issue(session.user_id, session.id, scope, expires_at)
         refresh_expires_in = int((expires_at - self.clock.now()).total_seconds())
         return TokenPair(
             access_token=access.token,
@@ -257,6 +273,7 @@ class Tokenward:
             refresh_token=refresh_token,
             refresh_expires_in=max(refresh_expires_in, 0),
             session_id=session.id,
+            scope=scope,
         )
 
     async def logout(self, claims: AccessClaims, client: ClientInfo) -> None:
@@ -324,7 +341,8 @@ class Tokenward:
         )
 
     async def rotate_keys(self) -> str:
-        delay = timedelta(seconds=self.settings.access_ttl + self.settings.leeway)
+        """Add a signing key; `KeySchedule` says when it signs and the others retire."""
+        delay = self.key_schedule.retire_delay
         key = await self.keyring.rotate(self.store, self.clock.now(), delay)
         log_event("signing_key_rotated", logger=logger, kid=key.kid)
         return key.kid

@@ -20,6 +20,7 @@ class ErrorCode(StrEnum):
     REFRESH_REUSED = "refresh_reused"
     REFRESH_ROTATED = "refresh_rotated"
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    INVALID_SCOPE = "invalid_scope"
     RATE_LIMITED = "rate_limited"
     WEAK_PASSWORD = "weak_password"
     EMAIL_TAKEN = "email_taken"
@@ -28,6 +29,8 @@ class ErrorCode(StrEnum):
     USER_INACTIVE = "user_inactive"
     SERVER_BUSY = "server_busy"
     STORAGE_UNAVAILABLE = "storage_unavailable"
+    KEYS_UNAVAILABLE = "keys_unavailable"
+    SIGNING_KEY_UNREADABLE = "signing_key_unreadable"
 
 
 class TokenwardError(Exception):
@@ -140,3 +143,24 @@ class StorageUnavailable(TokenwardError):
 
     code = ErrorCode.STORAGE_UNAVAILABLE
     detail = "The storage backend is unavailable; try again shortly."
+
+
+class KeysUnavailable(TokenwardError):
+    """A verifier could not fetch the key set it needs: never reported as a bad token."""
+
+    code = ErrorCode.KEYS_UNAVAILABLE
+    detail = "The token signing keys could not be fetched; try again shortly."
+
+
+class SigningKeyUnreadable(TokenwardError):
+    """A stored private key cannot be loaded: a wrong or missing encryption secret."""
+
+    code = ErrorCode.SIGNING_KEY_UNREADABLE
+    detail = "A stored signing key cannot be read."
+
+
+class InvalidScope(TokenwardError):
+    """A requested scope is malformed, or more than the session was granted."""
+
+    code = ErrorCode.INVALID_SCOPE
+    detail = "The requested scope is invalid."

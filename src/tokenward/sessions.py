@@ -60,6 +60,11 @@ def new_refresh_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def _check_format(refresh_token: str) -> None:
+    if not isinstance(refresh_token, str) or not _REFRESH_TOKEN.fullmatch(refresh_token):
+        raise InvalidToken("The refresh token is malformed.")
+
+
 def hash_refresh_token(token: str) -> bytes:
     # Refresh tokens carry 256 random bits, so a fast hash is as good as a slow one.
     return hashlib.sha256(token.encode()).digest()
@@ -117,10 +122,7 @@ class SessionService:
         `guard`, when given, runs first on the token's session and may refuse it; then
         nothing is written, and a spent token is not taken for a reused one.
         """
-        if not isinstance(refresh_token, str) or not _REFRESH_TOKEN.fullmatch(
-            refresh_token
-        ):
-            raise InvalidToken("The refresh token is malformed.")
+        _check_format(refresh_token)
         now = self.clock.now()
 
         def check(session: Session) -> None:
@@ -129,6 +131,7 @@ class SessionService:
             self._check_usable(session, now)
 
         next_token = new_refresh_token()
+
         lookup = await self.store.rotate_refresh_token(
             hash_refresh_token(refresh_token),
             hash_refresh_token(next_token),
@@ -162,6 +165,17 @@ class SessionService:
             raise TokenRevoked("The session has been revoked.")
         if self.expires_at(session) <= now:
             raise TokenExpired("The session has expired.")
+
+    async def revoke_by_refresh_token(self, refresh_token: str, reason: str) -> Session:
+        """Revoke the session a live refresh token belongs to; raise if it has none."""
+        _check_format(refresh_token)
+        lookup = await self.store.find_refresh_token(hash_refresh_token(refresh_token))
+        session = lookup.session
+        if session is None or lookup.spent_at is not None:
+            raise InvalidToken("The refresh token is unknown or spent.")
+        self._check_usable(session, self.clock.now())
+        await self.revoke(session.id, reason)
+        return session
 
     async def get_owned(self, session_id: str, user_id: str) -> Session:
         session = await self.store.get_session(session_id)

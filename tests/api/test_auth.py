@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 from fastapi import FastAPI
 
-from tests.conftest import PASSWORD, bearer, random_email, register_and_login
+from tests.conftest import (
+    PASSWORD,
+    bearer,
+    make_settings,
+    random_email,
+    register_and_login,
+)
+from tokenward import Tokenward, create_app
 
 
 async def test_register_returns_the_user_without_secrets(
@@ -363,16 +372,17 @@ async def test_health_readiness_and_jwks(client: httpx.AsyncClient) -> None:
     assert "max-age" in jwks.headers["cache-control"]
 
 
-async def test_readiness_fails_without_the_database(
-    client: httpx.AsyncClient, app: FastAPI, tmp_path
-) -> None:
-    from tokenward.store.sql import create_engine
+async def test_readiness_fails_without_the_database(tmp_path: Path) -> None:
+    """A database that cannot be opened makes the instance not ready, not crash."""
+    missing = f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db"
+    tokenward = Tokenward(make_settings(database_url=missing))
+    app = create_app(tokenward=tokenward)
+    transport = httpx.ASGITransport(app=app)
 
-    store = app.state.tokenward.store
-    await store.engine.dispose()
-    store.engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
-
-    ready = await client.get("/readyz")
+    # Not started: no background task is left talking to the broken database.
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ready = await client.get("/readyz")
+    await tokenward.store.close()
 
     assert ready.status_code == 503
     assert ready.json()["checks"]["database"] == "unavailable"

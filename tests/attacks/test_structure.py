@@ -14,7 +14,7 @@ import pytest
 
 from tests.attacks.conftest import Target, assert_refused
 from tests.attacks.forge import b64url, compact, nested, nested_objects, parts, to_json
-from tokenward import tokens
+from tokenward import jws
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -169,11 +169,11 @@ async def test_deep_nesting_reaches_the_parser_and_answers_401(
             raised.append(type(exc))
             raise
 
-    monkeypatch.setattr(tokens.json, "loads", spy)
+    monkeypatch.setattr(jws.json, "loads", spy)
     deep = nested(1100)
     header, claims = (deep, target.claims) if part == "header" else (target.header, deep)
     token = compact(header, claims, target.signer())
-    assert len(token) <= tokens.MAX_TOKEN_LENGTH
+    assert len(token) <= jws.MAX_TOKEN_LENGTH
 
     response = await target.whoami(token)
 

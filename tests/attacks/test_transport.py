@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.attacks.conftest import Target, assert_refused
-from tokenward import tokens
+from tokenward import jws
 from tokenward.http.limits import MAX_COOKIE_HEADER
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
@@ -41,13 +41,13 @@ async def test_token_in_the_query_string_does_not_log_out(target: Target) -> Non
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every base64url part the token service tries to decode."""
     seen: list[str] = []
-    decode = tokens._b64decode
+    decode = jws.b64decode
 
     def spy(part: str) -> bytes:
         seen.append(part)
         return decode(part)
 
-    monkeypatch.setattr(tokens, "_b64decode", spy)
+    monkeypatch.setattr(jws, "b64decode", spy)
     return seen
 
 
@@ -69,7 +69,7 @@ async def test_oversized_token_of_valid_shape_is_refused_before_decoding(
 ) -> None:
     """Three well-formed parts past the length limit are not decoded either."""
     token = target.forge(claims={"pad": "x" * 4000})
-    assert len(token) > tokens.MAX_TOKEN_LENGTH
+    assert len(token) > jws.MAX_TOKEN_LENGTH
 
     assert_refused(await target.whoami(token))
     assert decodes == []

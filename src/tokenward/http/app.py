@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from tokenward.config import Settings
 from tokenward.core import Tokenward
-from tokenward.http import auth, cookies, health, recovery, users, wellknown
+from tokenward.http import auth, cookies, health, oauth, recovery, users, wellknown
 from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
@@ -20,6 +20,7 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 router = APIRouter()
 router.include_router(auth.router)
+router.include_router(oauth.router)
 router.include_router(cookies.router)
 router.include_router(recovery.router)
 router.include_router(users.router)

@@ -19,6 +19,7 @@ _STATUS: dict[type[e.TokenwardError], int] = {
     e.InvalidCredentials: 401,
     e.AuthenticationError: 401,
     e.InsufficientScope: 403,
+    e.InvalidScope: 400,
     e.RateLimited: 429,
     e.WeakPassword: 422,
     e.EmailTaken: 409,
@@ -26,6 +27,8 @@ _STATUS: dict[type[e.TokenwardError], int] = {
     e.NotFound: 404,
     e.ServerBusy: 503,
     e.StorageUnavailable: 503,
+    e.KeysUnavailable: 503,
+    e.SigningKeyUnreadable: 503,
 }
 _HTTP_CODES = {
     400: "invalid_request",
@@ -45,8 +48,8 @@ def status_for(error: e.TokenwardError) -> int:
     return 400
 
 
-def error_response(error: e.TokenwardError) -> JSONResponse:
-    status = status_for(error)
+def error_headers(error: e.TokenwardError) -> dict[str, str]:
+    """The headers an answer to `error` carries: RFC 6750 challenges, Retry-After."""
     headers: dict[str, str] = {}
     if isinstance(error, e.AuthenticationError):
         headers["WWW-Authenticate"] = (
@@ -56,12 +59,16 @@ def error_response(error: e.TokenwardError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
     elif isinstance(error, e.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
-    elif isinstance(error, e.ServerBusy | e.StorageUnavailable):
+    elif isinstance(error, e.ServerBusy | e.StorageUnavailable | e.KeysUnavailable):
         headers["Retry-After"] = "1"
+    return headers
+
+
+def error_response(error: e.TokenwardError) -> JSONResponse:
     if isinstance(error, e.StorageUnavailable):
         logger.warning("storage unavailable: %s", type(error.__cause__).__name__)
     body = {"detail": error.detail, "code": str(error.code)}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status_for(error), headers=error_headers(error))
 
 
 async def _tokenward_error(_request: Request, exc: Exception) -> JSONResponse:

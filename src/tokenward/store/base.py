@@ -81,6 +81,10 @@ class Store(Protocol):
         """
         ...
 
+    async def find_refresh_token(self, token_hash: bytes) -> RefreshLookup:
+        """The session of a refresh token and when it was spent; nothing is written."""
+        ...
+
     async def revoke_session(
         self, session_id: str, reason: str, now: datetime, revocation_expires: datetime
     ) -> bool:

@@ -131,6 +131,12 @@ class MemoryStore(MemoryRecovery):
         self.sessions[session.id] = session
         return RefreshLookup(session=session, rotated=True)
 
+    async def find_refresh_token(self, token_hash: bytes) -> RefreshLookup:
+        token = self.refresh_tokens.get(token_hash)
+        if token is None:
+            return RefreshLookup(session=None)
+        return RefreshLookup(self.sessions[token.session_id], spent_at=token.spent_at)
+
     async def revoke_session(
         self, session_id: str, reason: str, now: datetime, revocation_expires: datetime
     ) -> bool:

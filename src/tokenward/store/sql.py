@@ -208,6 +208,10 @@ class SqlStore(SqlRecovery):
             )
         return RefreshLookup(session=_replace(session, touched), rotated=True)
 
+    async def find_refresh_token(self, token_hash: bytes) -> RefreshLookup:
+        async with self._read() as conn:
+            return await self._lookup_spent(conn, token_hash)
+
     async def _lookup_spent(
         self, conn: AsyncConnection, token_hash: bytes
     ) -> RefreshLookup:

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
 
     login_rate: str = "10/minute;100/hour"
     login_pair_rate: str = "5/minute;20/hour"
-    login_ip_rate: str = "30/minute;300/hour"
+    login_ip_rate: str = "60/minute;1000/hour"
     ip_rate: str = "120/minute;2000/hour"
     max_body_size: int = Field(65_536, ge=1_024, le=1_048_576)
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []

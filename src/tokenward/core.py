@@ -205,11 +205,10 @@ class Tokenward:
         scope: str | None = None,
     ) -> TokenPair:
         account = _account_key(email)
-        await self.ratelimiter.check_login(account, client.ip)
+        await self.ratelimiter.attempt_login(account, client.ip)
         try:
             user = await self.accounts.authenticate(email, password)
         except InvalidCredentials:
-            await self.ratelimiter.login_failed(account, client.ip)
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
         await self.ratelimiter.login_succeeded(account, client.ip)
@@ -318,6 +317,8 @@ class Tokenward:
         self, claims: AccessClaims, current: str, new: str, client: ClientInfo
     ) -> None:
         user = await self.accounts.get(claims.sub)
+        # A stolen access token must not become an unlimited password oracle.
+        await self.ratelimiter.attempt_login(user.email_key, client.ip)
         await self.accounts.check_password(user, current)
         await self.accounts.set_password(user, new)
         revoked = await self.sessions.revoke_all(

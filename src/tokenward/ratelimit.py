@@ -1,12 +1,15 @@
-"""Rate limits over the `limits` library: per client address, and failed logins.
+"""Rate limits over the `limits` library: per client address, and login attempts.
 
 Counters live in memory by default and in Redis when `TOKENWARD_REDIS_URL` is set, so
 that every instance shares them. Every window is a moving (sliding) window.
 
-The failed-login policy keeps a guesser out without handing him a lock on the victim:
+Each password attempt is counted before the password is checked, not after it failed:
+otherwise a burst of simultaneous guesses would all pass the check before the first
+failure was recorded. The policy keeps a guesser out without handing him a lock on the
+victim:
 
 - per account *and* address (`login_pair_rate`, strict): one address guessing one
-  account is stopped early, and only that address is stopped;
+  account is stopped early, and only that address is stopped; a success clears it;
 - per account from any address (`login_rate`, looser): a guess spread over many
   addresses is stopped too, but an address that logged in to the account successfully
   within `KNOWN_ADDRESS_TTL` is exempt, so the owner still gets in during such an
@@ -14,10 +17,10 @@ The failed-login policy keeps a guesser out without handing him a lock on the vi
 - per address over any account (`login_ip_rate`): one address spraying guesses over
   many accounts.
 
-Failures count for unknown emails as for real ones, so a 429 says nothing about which
-accounts exist. A success clears the failures of its account and address pair. No
-counter outlives its longest window, so once the failures stop, every lock lifts.
-Emails and addresses are hashed before they become keys.
+Attempts count for unknown emails as for real ones, so a 429 says nothing about which
+accounts exist. A refused attempt is not counted, and no counter outlives its longest
+window, so once the guessing stops, every lock lifts. Emails and addresses are hashed
+before they become keys.
 """
 
 from __future__ import annotations
@@ -88,25 +91,13 @@ class RateLimiter:
         await self._hit(self._ip_limits, "ip", _digest(ip or "unknown"))
 
     @_guarded
-    async def check_login(self, account: str, ip: str | None = None) -> None:
-        """Refuse a login attempt while too many recent failures stand against it."""
+    async def attempt_login(self, account: str, ip: str | None = None) -> None:
+        """Count one password attempt, or refuse it past any login limit."""
         keys = _LoginKeys(account, ip)
-        await self._check(self._pair_limits, "login-pair", keys.pair)
-        await self._check(self._failure_ip_limits, "login-ip", keys.ip)
+        await self._hit(self._pair_limits, "login-pair", keys.pair)
+        await self._hit(self._failure_ip_limits, "login-ip", keys.ip)
         if not await self._is_known(keys):
-            await self._check(self._account_limits, "login-account", keys.account)
-
-    @_guarded
-    async def login_failed(self, account: str, ip: str | None = None) -> None:
-        """Count one failed login against the account, the address and the pair."""
-        keys = _LoginKeys(account, ip)
-        for limits, *identifiers in (
-            (self._pair_limits, "login-pair", keys.pair),
-            (self._failure_ip_limits, "login-ip", keys.ip),
-            (self._account_limits, "login-account", keys.account),
-        ):
-            for limit in limits:
-                await self._limiter.hit(limit, *identifiers)
+            await self._hit(self._account_limits, "login-account", keys.account)
 
     @_guarded
     async def login_succeeded(self, account: str, ip: str | None = None) -> None:
@@ -120,11 +111,6 @@ class RateLimiter:
 
     async def _is_known(self, keys: _LoginKeys) -> bool:
         return keys.has_ip and await self.storage.get(keys.known) > 0
-
-    async def _check(self, limits: list[RateLimitItem], *identifiers: str) -> None:
-        for limit in limits:
-            if not await self._limiter.test(limit, *identifiers):
-                raise RateLimited(await self._retry_after(limit, *identifiers))
 
     async def _hit(self, limits: list[RateLimitItem], *identifiers: str) -> None:
         for limit in limits:

@@ -3,6 +3,7 @@ answers that do not tell which accounts exist."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -66,7 +67,8 @@ async def test_owner_gets_in_while_an_attack_from_many_addresses_goes_on(
     email = random_email()
     async with client_at(app, "127.0.0.10") as owner:
         await register_and_login(owner, email)
-        for n in range(5):
+        # The owner's own first login was one of the five attempts.
+        for n in range(4):
             async with client_at(app, f"127.0.1.{n}") as bot:
                 assert (await login(bot, email, WRONG)).status_code == 401
 
@@ -130,6 +132,64 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
         assert_rate_limited(await refresh_from(proxy, "127.0.0.77"))
         assert_rate_limited(await refresh_from(proxy, "127.0.0.78, 127.0.0.77"))
         assert (await refresh_from(proxy, "127.0.0.78")).status_code == 401
+
+
+async def test_a_second_forwarded_for_line_does_not_let_the_client_pick_its_address(
+    app_factory: Callable[..., Any],
+) -> None:
+    """A proxy that appends its own header line leaves the client's line first; both
+    lines are read as one chain, so a made-up first line changes nothing."""
+    app = await app_factory(ip_rate="3/minute", trusted_proxies=["127.0.0.1/32"])
+    async with client_at(app, "127.0.0.1") as proxy:
+        responses = []
+        for n in range(5):
+            headers = [
+                ("X-Forwarded-For", f"10.9.9.{n}"),
+                ("X-Forwarded-For", "127.0.0.77"),
+            ]
+            responses.append(
+                await proxy.post(
+                    "/auth/refresh", json={"refresh_token": "x" * 43}, headers=headers
+                )
+            )
+
+    assert [r.status_code for r in responses] == [401, 401, 401, 429, 429]
+
+
+async def test_simultaneous_wrong_logins_cannot_outrun_the_limit(
+    app_factory: Callable[..., Any],
+) -> None:
+    """Forty guesses sent at once: as many are checked as the pair limit allows."""
+    app = await app_factory(login_pair_rate="3/minute", login_rate="100/minute")
+    email = random_email()
+    async with client_at(app, "127.0.0.66") as attacker:
+        await attacker.post("/auth/register", json={"email": email, "password": PASSWORD})
+        answers = await asyncio.gather(
+            *(login(attacker, email, WRONG) for _ in range(40))
+        )
+
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [401] * 3 + [429] * 37
+
+
+async def test_password_change_guesses_meet_the_login_limits(
+    app_factory: Callable[..., Any],
+) -> None:
+    """A stolen access token cannot try current passwords without end."""
+    app = await app_factory(login_pair_rate="3/minute")
+    async with client_at(app, "127.0.0.66") as client:
+        pair = await register_and_login(client, random_email())
+        answers = [
+            await client.post(
+                "/auth/password/change",
+                json={"current_password": WRONG, "new_password": WRONG + " again"},
+                headers=bearer(pair["access_token"]),
+            )
+            for _ in range(4)
+        ]
+
+    # The login itself cleared the pair's count; then three guesses, then 429.
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
 
 
 @pytest.mark.parametrize(

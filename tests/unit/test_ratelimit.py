@@ -1,4 +1,4 @@
-"""The failed-login policy: per account and address pair, per account, per address.
+"""The login-attempt policy: per account and address pair, per account, per address.
 
 The in-memory counters read `time.time()`; these tests replace it with a clock they
 move by hand, so windows slide without sleeping. The Redis tests run the same policy
@@ -7,6 +7,7 @@ against the local Redis.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -55,8 +56,9 @@ def limiter(**rates: str) -> RateLimiter:
 
 
 async def fail(limits: RateLimiter, account: str, ip: str, times: int) -> None:
+    """Make `times` attempts that the limits let through (and that then fail)."""
     for _ in range(times):
-        await limits.login_failed(account, ip)
+        await limits.attempt_login(account, ip)
 
 
 async def test_pair_limit_stops_one_address_guessing_one_account(
@@ -67,11 +69,11 @@ async def test_pair_limit_stops_one_address_guessing_one_account(
     await fail(limits, VICTIM, ATTACKER, 3)
 
     with pytest.raises(RateLimited) as refused:
-        await limits.check_login(VICTIM, ATTACKER)
+        await limits.attempt_login(VICTIM, ATTACKER)
 
     assert 1 <= refused.value.retry_after <= 60
-    await limits.check_login(VICTIM, HOME)
-    await limits.check_login("someone@example.com", ATTACKER)
+    await limits.attempt_login(VICTIM, HOME)
+    await limits.attempt_login("someone@example.com", ATTACKER)
 
 
 async def test_owner_from_a_known_address_gets_in_during_a_spread_attack(
@@ -84,9 +86,9 @@ async def test_owner_from_a_known_address_gets_in_during_a_spread_attack(
     for n in range(10):
         await fail(limits, VICTIM, f"127.0.1.{n}", 1)
 
-    await limits.check_login(VICTIM, HOME)
+    await limits.attempt_login(VICTIM, HOME)
     with pytest.raises(RateLimited):
-        await limits.check_login(VICTIM, CAFE)
+        await limits.attempt_login(VICTIM, CAFE)
 
 
 async def test_known_address_still_has_its_pair_limit(clock: ManualTime) -> None:
@@ -96,20 +98,21 @@ async def test_known_address_still_has_its_pair_limit(clock: ManualTime) -> None
     await fail(limits, VICTIM, HOME, 3)
 
     with pytest.raises(RateLimited):
-        await limits.check_login(VICTIM, HOME)
+        await limits.attempt_login(VICTIM, HOME)
 
 
 async def test_every_lock_lifts_when_the_window_has_slid_past(clock: ManualTime) -> None:
     """Nobody is locked out for good: a minute after the last failure, all is clear."""
     limits = limiter()
-    await fail(limits, VICTIM, ATTACKER, 10)
+    for n in range(10):
+        await fail(limits, VICTIM, f"127.0.1.{n}", 1)
     with pytest.raises(RateLimited):
-        await limits.check_login(VICTIM, CAFE)
+        await limits.attempt_login(VICTIM, CAFE)
 
     clock.advance(61)
 
-    await limits.check_login(VICTIM, CAFE)
-    await limits.check_login(VICTIM, ATTACKER)
+    await limits.attempt_login(VICTIM, CAFE)
+    await limits.attempt_login(VICTIM, ATTACKER)
 
 
 async def test_window_slides_rather_than_resets(clock: ManualTime) -> None:
@@ -120,11 +123,10 @@ async def test_window_slides_rather_than_resets(clock: ManualTime) -> None:
     await fail(limits, VICTIM, ATTACKER, 2)
 
     clock.advance(31)
-    await limits.check_login(VICTIM, ATTACKER)
-    await fail(limits, VICTIM, ATTACKER, 1)
+    await limits.attempt_login(VICTIM, ATTACKER)
 
     with pytest.raises(RateLimited) as refused:
-        await limits.check_login(VICTIM, ATTACKER)
+        await limits.attempt_login(VICTIM, ATTACKER)
     assert refused.value.retry_after == 29  # the failures of second 30 leave at 90
 
 
@@ -135,8 +137,23 @@ async def test_address_limit_stops_spraying_over_many_accounts(clock: ManualTime
         await fail(limits, f"user{n}@example.com", ATTACKER, 1)
 
     with pytest.raises(RateLimited):
-        await limits.check_login("fresh@example.com", ATTACKER)
-    await limits.check_login("fresh@example.com", HOME)
+        await limits.attempt_login("fresh@example.com", ATTACKER)
+    await limits.attempt_login("fresh@example.com", HOME)
+
+
+async def test_a_burst_of_simultaneous_attempts_stays_within_the_limit(
+    clock: ManualTime,
+) -> None:
+    """Forty guesses sent at once: only as many get through as the pair limit allows."""
+    limits = limiter()
+
+    results = await asyncio.gather(
+        *(limits.attempt_login(VICTIM, ATTACKER) for _ in range(40)),
+        return_exceptions=True,
+    )
+
+    assert sum(r is None for r in results) == 3
+    assert all(isinstance(r, RateLimited) for r in results if r is not None)
 
 
 async def test_success_clears_the_pairs_failures(clock: ManualTime) -> None:
@@ -146,7 +163,7 @@ async def test_success_clears_the_pairs_failures(clock: ManualTime) -> None:
     await limits.login_succeeded(VICTIM, HOME)
     await fail(limits, VICTIM, HOME, 2)
 
-    await limits.check_login(VICTIM, HOME)
+    await limits.attempt_login(VICTIM, HOME)
 
 
 async def test_unknown_accounts_are_counted_like_real_ones(clock: ManualTime) -> None:
@@ -155,7 +172,7 @@ async def test_unknown_accounts_are_counted_like_real_ones(clock: ManualTime) ->
     await fail(limits, "nobody-here@example.com", ATTACKER, 3)
 
     with pytest.raises(RateLimited):
-        await limits.check_login("nobody-here@example.com", ATTACKER)
+        await limits.attempt_login("nobody-here@example.com", ATTACKER)
 
 
 async def test_counter_keys_hold_no_email_or_address(clock: ManualTime) -> None:
@@ -204,9 +221,9 @@ async def test_redis_counts_are_shared_between_instances(
     await fail(other, account, ATTACKER, 1)
 
     with pytest.raises(RateLimited) as refused:
-        await other.check_login(account, ATTACKER)
+        await other.attempt_login(account, ATTACKER)
     assert 1 <= refused.value.retry_after <= 60
-    await redis_limiter.check_login(account, HOME)
+    await redis_limiter.attempt_login(account, HOME)
 
 
 async def test_redis_remembers_known_addresses(redis_limiter: RateLimiter) -> None:
@@ -216,9 +233,9 @@ async def test_redis_remembers_known_addresses(redis_limiter: RateLimiter) -> No
     for n in range(10):
         await fail(redis_limiter, account, f"127.0.2.{n}", 1)
 
-    await redis_limiter.check_login(account, HOME)
+    await redis_limiter.attempt_login(account, HOME)
     with pytest.raises(RateLimited):
-        await redis_limiter.check_login(account, CAFE)
+        await redis_limiter.attempt_login(account, CAFE)
 
 
 async def test_unreachable_redis_is_storage_unavailable() -> None:
@@ -226,6 +243,6 @@ async def test_unreachable_redis_is_storage_unavailable() -> None:
     limits = limiter(redis_url="redis://127.0.0.1:1")
 
     with pytest.raises(StorageUnavailable):
-        await limits.check_login(VICTIM, HOME)
+        await limits.attempt_login(VICTIM, HOME)
     with pytest.raises(StorageUnavailable):
         await limits.hit_address(HOME)

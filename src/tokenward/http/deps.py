@@ -39,7 +39,9 @@ def client_info(request: Request) -> ClientInfo:
     peer = request.client.host if request.client else None
     ip = peer
     proxies = tokenward.settings.trusted_proxies
-    forwarded = request.headers.get("x-forwarded-for")
+    # Every header line counts: a proxy that adds its own line leaves the client's
+    # line first, so reading only the first would let the client pick its address.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
     if forwarded and proxies and _is_trusted(peer, proxies):
         ip = _client_from_forwarded(forwarded, proxies) or peer
     user_agent = request.headers.get("user-agent")
@@ -78,13 +80,14 @@ def request_is_https(request: Request) -> bool:
     """Whether the client used https: to us, or to a trusted proxy that says so."""
     if request.scope.get("scheme") == "https":
         return True
-    forwarded = request.headers.get("x-forwarded-proto")
-    if forwarded is None:
+    values = ",".join(request.headers.getlist("x-forwarded-proto")).split(",")
+    if not values[-1]:
         return False
     peer = request.client.host if request.client else None
     proxies = get_tokenward(request).settings.trusted_proxies
-    first = forwarded.split(",")[0].strip().lower()
-    return first == "https" and bool(proxies) and _is_trusted(peer, proxies)
+    # The last value is the one our trusted proxy wrote; earlier ones are the client's.
+    scheme = values[-1].strip().lower()
+    return scheme == "https" and bool(proxies) and _is_trusted(peer, proxies)
 
 
 HttpsDep = Annotated[bool, Depends(request_is_https)]

@@ -38,6 +38,8 @@ def make_settings(**overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": "sqlite+aiosqlite://",
         "login_rate": "1000/minute",
+        "login_pair_rate": "1000/minute",
+        "login_ip_rate": "1000/minute",
         "ip_rate": "100000/minute",
         **FAST_HASHING,
     }

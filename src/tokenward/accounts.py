@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from dataclasses import replace
@@ -15,13 +16,17 @@ from tokenward.store.base import Store
 from tokenward.store.records import User
 
 MAX_EMAIL_LENGTH = 254
+# Scripts whose letters pass for one another: Cyrillic U+0430, Greek U+03BF, Latin a, o.
+_CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
 
 
 def normalize_email(raw: str) -> tuple[str, str]:
     """Return the email to show and the key that makes one mailbox one account.
 
     The key folds case and Unicode compatibility forms (NFKC), so a fullwidth `A`
-    and a plain one, or `Alice` and `alice`, cannot both register.
+    and a plain one, or `Alice` and `alice`, cannot both register; an address that
+    mixes Latin, Greek and Cyrillic letters within one part is refused, so a Cyrillic
+    `a` (U+0430) cannot stand in for a Latin one.
     """
     raw = raw.strip()
     if not raw or len(raw) > MAX_EMAIL_LENGTH or "\x00" in raw:
@@ -32,8 +37,19 @@ def normalize_email(raw: str) -> tuple[str, str]:
         ).normalized
     except EmailNotValidError as exc:
         raise InvalidRequest("The email address is not valid.") from exc
+    if any(_mixes_scripts(part) for part in re.split(r"[@.]", normalized)):
+        raise InvalidRequest("The email address mixes letters of different alphabets.")
     key = unicodedata.normalize("NFKC", normalized.casefold())
     return normalized, key
+
+
+def _mixes_scripts(part: str) -> bool:
+    scripts = set()
+    for char in part:
+        if unicodedata.category(char).startswith("L"):
+            name = unicodedata.name(char, "")
+            scripts.update(s for s in _CONFUSABLE_SCRIPTS if name.startswith(s + " "))
+    return len(scripts) > 1
 
 
 class Accounts:
@@ -54,7 +70,7 @@ class Accounts:
         scopes: tuple[str, ...] = (),
     ) -> User:
         display, key = normalize_email(email)
-        password = self.policy.check(password)
+        password = self.policy.check(password, email=display)
         now = self.clock.now()
         user = User(
             id=str(uuid.uuid4()),
@@ -109,6 +125,6 @@ class Accounts:
             raise InvalidCredentials("The current password is incorrect.")
 
     async def set_password(self, user: User, new_password: str) -> None:
-        new_password = self.policy.check(new_password)
+        new_password = self.policy.check(new_password, email=user.email)
         new_hash = await self.hasher.hash(new_password)
         await self.store.set_password_hash(user.id, new_hash, changed_at=self.clock.now())

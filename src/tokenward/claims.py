@@ -42,13 +42,13 @@ class ClaimRules:
         """Return the claims if they hold at `now` (seconds since the epoch)."""
         for name in _REQUIRED_STRINGS:
             value = claims.get(name)
-            if not isinstance(value, str) or not value or "\x00" in value:
+            if not _is_text(value) or not value:
                 raise InvalidToken(f"The token claim '{name}' is missing or malformed.")
         if claims["iss"] != self.issuer:
             raise InvalidToken("The token was issued by someone else.")
         _validate_audience(claims.get("aud"), self.audience)
         scope = claims.get("scope", "")
-        if not isinstance(scope, str):
+        if not _is_text(scope):
             raise InvalidToken("The token claim 'scope' is malformed.")
 
         iat, exp = _numeric_date(claims, "iat"), _numeric_date(claims, "exp")
@@ -84,6 +84,18 @@ def _numeric_date(claims: dict[str, Any], name: str) -> int:
 def _validate_audience(aud: Any, expected: str) -> None:
     if isinstance(aud, str) and aud == expected:
         return
-    if isinstance(aud, list) and all(isinstance(a, str) for a in aud) and expected in aud:
+    if isinstance(aud, list) and all(_is_text(a) for a in aud) and expected in aud:
         return
     raise InvalidToken("The token is meant for another audience.")
+
+
+def _is_text(value: Any) -> bool:
+    """A string without NUL that is valid Unicode: JSON's `\\ud800` escapes decode
+    to lone surrogates, which no response or database could encode."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

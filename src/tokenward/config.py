@@ -6,6 +6,7 @@ import ipaddress
 import os
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -45,8 +46,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     key_encryption_secret: SecretStr | None = None
 
-    login_rate: str = "5/minute;50/hour"
+    login_rate: str = "10/minute;100/hour"
+    login_pair_rate: str = "5/minute;20/hour"
+    login_ip_rate: str = "60/minute;1000/hour"
     ip_rate: str = "120/minute;2000/hour"
+    max_body_size: int = Field(65_536, ge=1_024, le=1_048_576)
     trusted_proxies: Annotated[list[IPNetwork], NoDecode] = []
     allowed_origins: Annotated[list[str], NoDecode] = []
     cookie_secure: bool | None = None
@@ -81,6 +85,17 @@ class Settings(BaseSettings):
         value = _split_csv(value)
         if isinstance(value, list):
             return [str(item).rstrip("/") for item in value]
+        return value
+
+    @field_validator("login_rate", "login_pair_rate", "login_ip_rate", "ip_rate")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        try:
+            windows = parse_many(value)
+        except ValueError:
+            windows = []
+        if not windows:
+            raise ValueError("not a rate in the limits notation (5/minute;50/hour)")
         return value
 
     @field_validator("issuer")

@@ -122,6 +122,8 @@ class Tokenward:
             settings.ip_rate,
             settings.login_rate,
             redis_url.decode() if redis_url else None,
+            login_pair_rate=settings.login_pair_rate,
+            login_ip_rate=settings.login_ip_rate,
         )
         self.csrf = CsrfTokens(self.store, self.clock)
         self.recovery = PasswordRecovery(
@@ -206,14 +208,14 @@ class Tokenward:
         scope: str | None = None,
     ) -> TokenPair:
         account = _account_key(email)
-        await self.ratelimiter.check_login(account)
+        await self.ratelimiter.attempt_login(account, client.ip)
         try:
             user = await self.accounts.authenticate(email, password)
         except InvalidCredentials:
-            await self.ratelimiter.login_failed(account)
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
         self.user_cache.invalidate(user.id)  # its hash may just have been upgraded
+        await self.ratelimiter.login_succeeded(account, client.ip)
         granted = _grant_scope(user, scope)
         session, refresh_token = await self.sessions.open(
             user.id, client, device_name, granted
@@ -321,6 +323,8 @@ class Tokenward:
         self, claims: AccessClaims, current: str, new: str, client: ClientInfo
     ) -> None:
         user = await self.accounts.get(claims.sub)
+        # A stolen access token must not become an unlimited password oracle.
+        await self.ratelimiter.attempt_login(user.email_key, client.ip)
         await self.accounts.check_password(user, current)
         await self.accounts.set_password(user, new)
         self.user_cache.invalidate(user.id)

@@ -25,6 +25,7 @@ from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 from pwdlib.hashers.bcrypt import BcryptHasher
 
+from tokenward.blocklist import context_words, weakness
 from tokenward.errors import ServerBusy, WeakPassword
 
 BCRYPT_MAX_BYTES = 72
@@ -71,20 +72,30 @@ def return_hash_buffers_to_os() -> bool:
 
 @dataclass(frozen=True, slots=True)
 class PasswordPolicy:
-    """Length rules after NIST SP 800-63B: a minimum, a generous maximum, no classes."""
+    """NIST SP 800-63B-4: length limits, no character classes, no guessable passwords."""
 
     min_length: int = 15
     max_length: int = 1024
 
-    def check(self, password: str) -> str:
-        """Return the normalized password, or raise `WeakPassword` saying why."""
+    def check(self, password: str, *, email: str | None = None) -> str:
+        """Return the normalized password, or raise `WeakPassword` saying why.
+
+        Length counts characters, not bytes, and nothing is ever cut off: a password
+        longer than `max_length` is refused, never shortened.
+        """
         password = normalize(password)
         if len(password) < self.min_length:
-            raise WeakPassword(f"Use at least {self.min_length} characters.")
+            raise WeakPassword(
+                f"Use at least {self.min_length} characters; a few unrelated words "
+                "make a passphrase that is long and easy to remember."
+            )
         if len(password) > self.max_length:
             raise WeakPassword(f"Use at most {self.max_length} characters.")
         if not password.strip():
             raise WeakPassword("The password cannot be only spaces.")
+        reason = weakness(password, context_words(email))
+        if reason is not None:
+            raise WeakPassword(f"{reason} Choose a password that others would not guess.")
         return password
 
 

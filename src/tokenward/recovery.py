@@ -117,20 +117,20 @@ class PasswordRecovery:
         """Spend `token`, set the new password and revoke every session of the user."""
         if not isinstance(token, str) or not _RESET_TOKEN.fullmatch(token):
             raise InvalidResetToken()
-        # A weak password is refused before the token is spent, so it can be retried.
-        password = self.accounts.policy.check(new_password)
-        grant = await self.store.spend_password_reset(
-            hash_reset_token(token), self.clock.now()
-        )
-        if grant is None:
-            raise InvalidResetToken()
-        user = await self.store.get_user(grant.user_id)
+        token_hash = hash_reset_token(token)
+        grant = await self.store.find_password_reset(token_hash, self.clock.now())
+        user = await self.store.get_user(grant.user_id) if grant else None
         # A link older than the last password change is void as well.
         if (
-            user is None
+            grant is None
+            or user is None
             or not user.is_active
             or grant.created_at < user.password_changed_at
         ):
+            raise InvalidResetToken()
+        # A weak password is refused before the token is spent, so it can be retried.
+        password = self.accounts.policy.check(new_password, email=user.email)
+        if await self.store.spend_password_reset(token_hash, self.clock.now()) is None:
             raise InvalidResetToken()
 
         await self.accounts.set_password(user, password)

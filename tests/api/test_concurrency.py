@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import PASSWORD, make_settings
 from tokenward import Tokenward
 from tokenward.errors import AuthenticationError
 from tokenward.sessions import ClientInfo
@@ -22,8 +22,8 @@ async def test_concurrent_refreshes_of_one_token_have_one_winner(
         make_settings(database_url=database_url, refresh_reuse_grace=grace)
     )
     async with tokenward.running():
-        user = await tokenward.register("racer@example.com", "x" * 20)
-        pair = await tokenward.login("racer@example.com", "x" * 20, ClientInfo())
+        user = await tokenward.register("racer@example.com", PASSWORD)
+        pair = await tokenward.login("racer@example.com", PASSWORD, ClientInfo())
 
         results = await asyncio.gather(
             *(tokenward.refresh(pair.refresh_token, ClientInfo()) for _ in range(RACERS)),

@@ -174,6 +174,19 @@ async def test_weak_password_does_not_spend_the_token(
     await memory_tokenward.recovery.reset(token, NEW_PASSWORD, CLIENT)
 
 
+async def test_password_made_of_the_email_does_not_spend_the_token(
+    memory_tokenward: Tokenward, mailer: FakeMailer
+) -> None:
+    """The context-word check runs before the link is spent, like the length check."""
+    user = await register(memory_tokenward)
+    token = await reset_link(memory_tokenward, mailer, user)
+    local_part = user.email.split("@")[0]
+
+    with pytest.raises(WeakPassword):
+        await memory_tokenward.recovery.reset(token, local_part * 3, CLIENT)
+    await memory_tokenward.recovery.reset(token, NEW_PASSWORD, CLIENT)
+
+
 async def test_link_older_than_a_password_change_is_void(
     memory_tokenward: Tokenward, mailer: FakeMailer, clock: FrozenClock
 ) -> None:

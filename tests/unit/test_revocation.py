@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.conftest import make_settings
+from tests.conftest import PASSWORD, make_settings
 from tokenward import Tokenward
 from tokenward.clock import FrozenClock
 from tokenward.errors import TokenRevoked
@@ -66,7 +66,7 @@ async def test_another_instance_learns_of_a_revocation_from_the_feed() -> None:
 async def test_disabling_a_user_revokes_every_token_of_theirs(
     memory_tokenward: Tokenward, clock: FrozenClock
 ) -> None:
-    user = await memory_tokenward.accounts.register("dee@example.com", "x" * 20)
+    user = await memory_tokenward.accounts.register("dee@example.com", PASSWORD)
     session, _ = await memory_tokenward.sessions.open(user.id, ClientInfo())
     token = memory_tokenward.tokens.issue(user.id, session.id, "").token
     clock.advance(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from tests.conftest import PASSWORD
 from tokenward.core import Tokenward
 from tokenward.store.memory import MemoryStore
 from tokenward.store.records import User
@@ -116,7 +117,7 @@ async def test_cache_is_bounded_and_can_be_disabled() -> None:
 
 async def test_disabling_a_user_is_seen_at_once(memory_tokenward: Tokenward) -> None:
     """`Tokenward.set_user_active` drops the cached record of the user it changes."""
-    user = await memory_tokenward.register("b@example.com", "x" * 20)
+    user = await memory_tokenward.register("b@example.com", PASSWORD)
     assert (await memory_tokenward.user_cache.get(user.id)).is_active  # type: ignore[union-attr]
 
     await memory_tokenward.set_user_active(user, False)

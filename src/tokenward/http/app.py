@@ -14,6 +14,7 @@ from tokenward.http.address_limit import AddressLimit
 from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
+from tokenward.http.limits import InputLimits
 from tokenward.passwords import return_hash_buffers_to_os
 from tokenward.web import router as account_pages
 
@@ -72,6 +73,7 @@ def create_app(
     )
     install(app, tokenward)
     app.include_router(account_pages)
+    app.add_middleware(InputLimits, max_body_size=tokenward.settings.max_body_size)
     app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
     install_cors(app, tokenward.settings)
     return app

@@ -23,14 +23,17 @@ from tokenward.http.schemas import (
     TokenPairResponse,
     UserResponse,
     WhoamiResponse,
+    error_responses,
 )
 from tokenward.http.users import user_response
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_401 = {401: {"model": ErrorResponse}}
+_401 = error_responses(401)
 
 # `address_limit.AddressLimit` counts every route here against the per-address limit.
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/auth", tags=["auth"], responses=error_responses(413, 422, 429, 503)
+)
 
 
 def token_response(pair: TokenPair, response: Response) -> TokenPairResponse:
@@ -54,7 +57,7 @@ async def register(body: RegisterRequest, tokenward: TokenwardDep) -> UserRespon
     return user_response(user)
 
 
-@router.post("/login", responses={**_401, 429: {"model": ErrorResponse}})
+@router.post("/login", responses=error_responses(401, challenge=False))
 async def login(
     body: LoginRequest, response: Response, tokenward: TokenwardDep, client: ClientDep
 ) -> TokenPairResponse:
@@ -116,7 +119,7 @@ async def revoke_session(
 @router.post(
     "/password/change",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**_401, 422: {"model": ErrorResponse}},
+    responses=error_responses(401, challenge=False),
 )
 async def change_password(
     body: PasswordChangeRequest,

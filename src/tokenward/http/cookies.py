@@ -17,12 +17,17 @@ from tokenward.errors import AuthenticationError, InvalidToken, RefreshRotated
 from tokenward.http.browser import CSRF_HEADER, BrowserCookies
 from tokenward.http.deps import ClientDep, HttpsDep, TokenwardDep
 from tokenward.http.errors import error_response
-from tokenward.http.schemas import ErrorResponse, LoginRequest
+from tokenward.http.schemas import ErrorResponse, LoginRequest, error_responses
 from tokenward.sessions import ClientInfo
 from tokenward.store.records import Session
 from tokenward.tokens import AccessClaims
 
-router = APIRouter(prefix="/auth/cookie", tags=["cookies"])
+# `address_limit.AddressLimit` counts every route here against the per-address limit.
+router = APIRouter(
+    prefix="/auth/cookie",
+    tags=["cookies"],
+    responses=error_responses(413, 422, 429, 503),
+)
 _401 = {401: {"model": ErrorResponse}}
 _403 = {403: {"model": ErrorResponse}}
 

@@ -45,7 +45,9 @@ async def client_info(request: Request) -> ClientInfo:
     peer = request.client.host if request.client else None
     ip = peer
     proxies = tokenward.settings.trusted_proxies
-    forwarded = request.headers.get("x-forwarded-for")
+    # Every header line counts: a proxy that adds its own line leaves the client's
+    # line first, so reading only the first would let the client pick its address.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
     if forwarded and proxies and _is_trusted(peer, proxies):
         ip = _client_from_forwarded(forwarded, proxies) or peer
     user_agent = request.headers.get("user-agent")
@@ -84,13 +86,14 @@ def request_is_https(request: Request) -> bool:
     """Whether the client used https: to us, or to a trusted proxy that says so."""
     if request.scope.get("scheme") == "https":
         return True
-    forwarded = request.headers.get("x-forwarded-proto")
-    if forwarded is None:
+    values = ",".join(request.headers.getlist("x-forwarded-proto")).split(",")
+    if not values[-1]:
         return False
     peer = request.client.host if request.client else None
     proxies = get_tokenward(request).settings.trusted_proxies
-    first = forwarded.split(",")[0].strip().lower()
-    return first == "https" and bool(proxies) and _is_trusted(peer, proxies)
+    # The last value is the one our trusted proxy wrote; earlier ones are the client's.
+    scheme = values[-1].strip().lower()
+    return scheme == "https" and bool(proxies) and _is_trusted(peer, proxies)
 
 
 async def https_dependency(request: Request) -> bool:
@@ -102,9 +105,13 @@ HttpsDep = Annotated[bool, Depends(https_dependency)]
 
 def read_bearer(request: Request) -> str | None:
     """The `Authorization: Bearer` token, read strictly; never from the query string."""
-    header = request.headers.get("authorization")
-    if header is None:
+    headers = request.headers.getlist("authorization")
+    if not headers:
         return None
+    if len(headers) > 1:
+        # A proxy may have checked the other one.
+        raise InvalidToken("Send one Authorization header.")
+    header = headers[0]
     if len(header) > MAX_AUTHORIZATION_LENGTH:
         raise InvalidToken("The Authorization header is too large.")
     scheme, _, token = header.partition(" ")

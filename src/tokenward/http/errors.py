@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tokenward import errors as e
+from tokenward.http.headers import header_pairs
 
 logger = logging.getLogger("tokenward.http")
 
@@ -101,10 +102,14 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
-async def _unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
     body = {"detail": "An unexpected error occurred.", "code": "internal_error"}
-    return JSONResponse(body, status_code=500)
+    # Answered outside every middleware, so the security headers are added here.
+    tokenward = getattr(request.app.state, "tokenward", None)
+    hsts = tokenward is not None and tokenward.settings.is_production
+    headers = {name.decode(): value.decode() for name, value in header_pairs(hsts)}
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

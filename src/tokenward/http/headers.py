@@ -13,10 +13,15 @@ BASE_HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 
 
+def header_pairs(hsts: bool) -> list[tuple[bytes, bytes]]:
+    """The security headers of every response; HSTS only in production."""
+    return BASE_HEADERS + ([HSTS] if hsts else [])
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
-        self.headers = BASE_HEADERS + ([HSTS] if hsts else [])
+        self.headers = header_pairs(hsts)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

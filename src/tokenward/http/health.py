@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tokenward.http.deps import TokenwardDep
+from tokenward.http.schemas import ReadinessResponse
 from tokenward.metrics import render
 
 router = APIRouter(tags=["health"])
@@ -18,7 +19,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=ReadinessResponse,
+    responses={503: {"model": ReadinessResponse, "description": "A service is down"}},
+)
 async def readyz(tokenward: TokenwardDep) -> JSONResponse:
     """Ready when the database (and Redis, when configured) answer."""
     checks = await tokenward.readiness()

@@ -105,7 +105,7 @@ async def token(
     return JSONResponse(body.model_dump(), headers=NO_STORE)
 
 
-@router.post("/revoke", responses=_ERRORS)
+@router.post("/revoke", responses=_ERRORS, response_class=Response)
 async def revoke(
     request: Request,
     tokenward: TokenwardDep,

@@ -8,9 +8,21 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
 from tokenward.http.deps import ClientDep, TokenwardDep
-from tokenward.http.schemas import Body, Email, ErrorResponse, Password, Text
+from tokenward.http.schemas import (
+    Body,
+    Email,
+    ErrorResponse,
+    Password,
+    Text,
+    error_responses,
+)
 
-router = APIRouter(prefix="/auth/password", tags=["auth"])
+# `address_limit.AddressLimit` counts every route here against the per-address limit.
+router = APIRouter(
+    prefix="/auth/password",
+    tags=["auth"],
+    responses=error_responses(413, 422, 429, 503),
+)
 FORGOT_ANSWER = "If an account uses this address, a reset link is on its way."
 
 

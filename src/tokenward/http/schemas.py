@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
-def _no_nul(value: str) -> str:
+def _clean_text(value: str) -> str:
+    """Refuse NUL and lone surrogates: neither can be stored or compared safely."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+Text = Annotated[str, AfterValidator(_clean_text)]
 Email = Annotated[Text, Field(min_length=3, max_length=320)]
 # Long enough for any passphrase; the policy gives the real limits with a clear reason.
 Password = Annotated[Text, Field(min_length=1, max_length=4096)]
@@ -80,6 +85,35 @@ class WhoamiResponse(BaseModel):
     exp: int
 
 
+class ReadinessResponse(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
 class ErrorResponse(BaseModel):
     detail: str
     code: str
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="Where and what, for invalid input; never the input itself."
+    )
+
+
+_HEADER = {"schema": {"type": "string"}, "required": True}
+_HEADERS = {
+    401: {"WWW-Authenticate": {**_HEADER, "description": "RFC 6750 challenge"}},
+    429: {"Retry-After": {**_HEADER, "description": "seconds to wait"}},
+    503: {"Retry-After": {**_HEADER, "description": "seconds to wait"}},
+}
+
+
+def error_responses(*statuses: int, challenge: bool = True) -> dict[int | str, Any]:
+    """OpenAPI `responses` for these error statuses, with the headers they carry.
+
+    `challenge=False` leaves out `WWW-Authenticate` on a 401 that answers a password,
+    not a token.
+    """
+    responses: dict[int | str, Any] = {}
+    for status in statuses:
+        headers = _HEADERS.get(status, {}) if challenge or status != 401 else {}
+        responses[status] = {"model": ErrorResponse, "headers": headers}
+    return responses

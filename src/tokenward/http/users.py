@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from tokenward.http.deps import UserDep
-from tokenward.http.schemas import ErrorResponse, UserResponse
+from tokenward.http.schemas import UserResponse, error_responses
 from tokenward.store.records import User
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -22,7 +22,7 @@ def user_response(user: User) -> UserResponse:
     )
 
 
-@router.get("/me", response_model=UserResponse, responses={401: {"model": ErrorResponse}})
+@router.get("/me", response_model=UserResponse, responses=error_responses(401, 503))
 async def me(user: UserDep) -> Response:
     # Serialized once by its own model, not validated a second time by the route.
     body = user_response(user).model_dump_json()

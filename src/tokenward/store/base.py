@@ -139,6 +139,12 @@ class Store(Protocol):
         self, token_hash: bytes, user_id: str, created_at: datetime, expires_at: datetime
     ) -> None: ...
 
+    async def find_password_reset(
+        self, token_hash: bytes, now: datetime
+    ) -> PasswordReset | None:
+        """The unused, unexpired reset token's grant, without spending it."""
+        ...
+
     async def spend_password_reset(
         self, token_hash: bytes, now: datetime
     ) -> PasswordReset | None:

@@ -49,6 +49,14 @@ class MemoryRecovery:
     ) -> None:
         self.password_resets[token_hash] = _MemoryReset(user_id, created_at, expires_at)
 
+    async def find_password_reset(
+        self, token_hash: bytes, now: datetime
+    ) -> PasswordReset | None:
+        reset = self.password_resets.get(token_hash)
+        if reset is None or reset.used_at is not None or reset.expires_at <= now:
+            return None
+        return PasswordReset(reset.user_id, reset.created_at)
+
     async def spend_password_reset(
         self, token_hash: bytes, now: datetime
     ) -> PasswordReset | None:
@@ -99,6 +107,18 @@ class SqlRecovery:
         }
         async with self._write() as conn:
             await conn.execute(insert(t.password_resets).values(row))
+
+    async def find_password_reset(
+        self: _Connections, token_hash: bytes, now: datetime
+    ) -> PasswordReset | None:
+        query = select(t.password_resets.c.user_id, t.password_resets.c.created_at).where(
+            t.password_resets.c.token_hash == token_hash,
+            t.password_resets.c.used_at.is_(None),
+            t.password_resets.c.expires_at > now,
+        )
+        async with self._read() as conn:
+            row = (await conn.execute(query)).first()
+        return PasswordReset(row.user_id, row.created_at) if row else None
 
     async def spend_password_reset(
         self: _Connections, token_hash: bytes, now: datetime

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta
@@ -33,15 +34,25 @@ _DRIVER_ROTATIONS = {"aiosqlite": rotate_sqlite, "asyncpg": rotate_postgres}
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys."""
+    """An engine tuned per backend: SQLite gets WAL, a busy timeout and foreign keys.
+
+    Statement parameters hold password hashes, so they are kept out of SQLAlchemy's
+    log and error messages, and aiosqlite's DEBUG log of every call is silenced.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        aiosqlite_log = logging.getLogger("aiosqlite")
+        aiosqlite_log.setLevel(max(aiosqlite_log.getEffectiveLevel(), logging.INFO))
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, hide_parameters=True
+        )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
     # No pre-ping: with asyncpg it costs three round trips on every checkout. A
     # connection that died with the server fails its one request (503) and makes
     # the pool drop every connection older than it.
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_timeout=10)
+    return create_async_engine(
+        url, pool_size=10, max_overflow=10, pool_timeout=10, hide_parameters=True
+    )
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

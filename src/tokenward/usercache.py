@@ -10,6 +10,7 @@ is looked up.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,6 +33,7 @@ class UserCache:
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, User]] = OrderedDict()
         self._invalidations = 0
+        self._reading: dict[str, asyncio.Future[User | None]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -42,6 +44,30 @@ class UserCache:
         if entry is not None and self._clock() - entry[0] < self._ttl:
             return entry[1]
 
+        # When an entry expires under load, every request for the user misses at
+        # once: the first one reads, the others wait for its answer (or, if it
+        # failed, read for themselves).
+        reading = self._reading.get(user_id)
+        if reading is not None:
+            await asyncio.wait((reading,))
+            if not reading.cancelled():
+                return reading.result()
+            return await self._read(user_id)
+
+        reading = asyncio.get_running_loop().create_future()
+        self._reading[user_id] = reading
+        try:
+            user = await self._read(user_id)
+        except BaseException:
+            reading.cancel()
+            raise
+        else:
+            reading.set_result(user)
+        finally:
+            del self._reading[user_id]
+        return user
+
+    async def _read(self, user_id: str) -> User | None:
         read_at, invalidations = self._clock(), self._invalidations
         user = await self._store.get_user(user_id)
         if user is None or invalidations != self._invalidations:

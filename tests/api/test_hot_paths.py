@@ -1,10 +1,11 @@
-"""The lean hot paths answer exactly what the contract and the docs promise."""
+"""The lean hot routes answer exactly what the contract and the docs promise."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests.conftest import bearer, register_and_login
@@ -41,12 +42,18 @@ async def test_whoami_refuses_missing_and_malformed_credentials(
         assert response.json()["code"] == "invalid_token"
 
 
-async def test_whoami_keeps_its_schema_and_security_in_openapi(app: FastAPI) -> None:
-    """The docs still show whoami's response model and its bearer requirement."""
-    operation = app.openapi()["paths"]["/auth/whoami"]["get"]
+@pytest.mark.parametrize(
+    ("path", "model"),
+    [("/auth/whoami", "WhoamiResponse"), ("/users/me", "UserResponse")],
+)
+async def test_hot_routes_keep_their_schema_and_security_in_openapi(
+    app: FastAPI, path: str, model: str
+) -> None:
+    """The docs still show each hot route's answer model and its bearer requirement."""
+    operation = app.openapi()["paths"][path]["get"]
 
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
-    assert schema == {"$ref": "#/components/schemas/WhoamiResponse"}
+    assert schema == {"$ref": f"#/components/schemas/{model}"}
     assert operation["security"] == [{"BearerToken": []}]
     assert "BearerToken" in app.openapi()["components"]["securitySchemes"]
 
@@ -73,3 +80,19 @@ async def test_users_me_answers_the_user_record(
     assert body["email"] == email
     assert body["is_active"] is True and body["scopes"] == []
     assert datetime.fromisoformat(body["created_at"]).tzinfo is not None
+
+
+async def test_users_me_refuses_a_disabled_user_at_once(
+    client: httpx.AsyncClient, app: FastAPI, email: str
+) -> None:
+    """A disabled user's token stops working on `/users/me`, cached record or not."""
+    pair = await register_and_login(client, email)
+    headers = bearer(pair["access_token"])
+    assert (await client.get("/users/me", headers=headers)).status_code == 200
+    tokenward = app.state.tokenward
+    user = await tokenward.accounts.find(email)
+
+    await tokenward.set_user_active(user, False)
+
+    refused = await client.get("/users/me", headers=headers)
+    assert refused.status_code == 401

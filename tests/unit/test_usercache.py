@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from tests.conftest import PASSWORD
 from tokenward.core import Tokenward
+from tokenward.errors import StorageUnavailable
 from tokenward.store.memory import MemoryStore
 from tokenward.store.records import User
 from tokenward.usercache import UserCache
@@ -124,3 +127,48 @@ async def test_disabling_a_user_is_seen_at_once(memory_tokenward: Tokenward) -> 
 
     cached = await memory_tokenward.user_cache.get(user.id)
     assert cached is not None and cached.is_active is False
+
+
+async def test_concurrent_misses_share_one_read() -> None:
+    """Twenty requests for an expired user cost one store read, not twenty."""
+    store = CountingStore()
+    await store.add_user(_user())
+    cache = UserCache(store, ttl=1.0, clock=Ticks())
+    store.gate = asyncio.Event()
+
+    readers = [asyncio.create_task(cache.get("u-1")) for _ in range(20)]
+    await asyncio.sleep(0)
+    store.gate.set()
+    users = await asyncio.gather(*readers)
+
+    assert store.reads == 1
+    assert all(user is not None and user.id == "u-1" for user in users)
+
+
+async def test_a_failed_shared_read_lets_the_others_read_again() -> None:
+    """If the read the others wait on fails, they read for themselves."""
+
+    class FailingOnce(CountingStore):
+        async def get_user(self, user_id: str) -> User | None:
+            if self.reads == 0:
+                self.reads += 1
+                assert self.gate is not None
+                await self.gate.wait()
+                raise StorageUnavailable()
+            return await super().get_user(user_id)
+
+    store = FailingOnce()
+    await store.add_user(_user())
+    cache = UserCache(store, ttl=1.0, clock=Ticks())
+    store.gate = asyncio.Event()
+
+    first = asyncio.create_task(cache.get("u-1"))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(cache.get("u-1"))
+    await asyncio.sleep(0)
+    store.gate.set()
+    store.gate = None
+
+    with pytest.raises(StorageUnavailable):
+        await first
+    assert (await second) is not None

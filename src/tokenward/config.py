@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     session_max_ttl: int = Field(2_592_000, ge=60)
     refresh_reuse_grace: int = Field(5, ge=0, le=60)
     leeway: int = Field(30, ge=0, le=60)
+    token_cache_size: int = Field(10_000, ge=0)
+    user_cache_ttl: float = Field(1.0, ge=0, le=10)
 
     signing_alg: SigningAlg = "ES256"
     secret_key: SecretStr | None = None

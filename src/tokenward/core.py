@@ -38,6 +38,7 @@ from tokenward.store.base import SessionCheck, Store
 from tokenward.store.records import Session, User
 from tokenward.store.sql import SqlStore
 from tokenward.tokens import AccessClaims, TokenService
+from tokenward.usercache import UserCache
 
 logger = logging.getLogger("tokenward.auth")
 
@@ -79,6 +80,7 @@ class Tokenward:
             settings.password_min_length, settings.password_max_length
         )
         self.accounts = Accounts(self.store, self.hasher, self.policy, self.clock)
+        self.user_cache = UserCache(self.store, ttl=settings.user_cache_ttl)
         self.revocations = RevocationView()
         self.key_schedule = KeySchedule.of(
             settings.access_ttl, settings.leeway, settings.key_refresh_interval
@@ -101,6 +103,7 @@ class Tokenward:
             access_ttl=settings.access_ttl,
             leeway=settings.leeway,
             on_unknown_kid=self.keysync.request_reload,
+            cache_size=settings.token_cache_size,
         )
         self.sessions = SessionService(
             self.store,
@@ -211,6 +214,7 @@ class Tokenward:
         except InvalidCredentials:
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
+        self.user_cache.invalidate(user.id)  # its hash may just have been upgraded
         await self.ratelimiter.login_succeeded(account, client.ip)
         granted = _grant_scope(user, scope)
         session, refresh_token = await self.sessions.open(
@@ -246,7 +250,9 @@ class Tokenward:
                 raise InvalidScope("The scope exceeds what the session was granted.")
 
         session, next_token = await self.sessions.rotate(refresh_token, client, check)
-        user = await self.store.get_user(session.user_id)
+        # Disabling a user revokes its sessions, which `rotate` checks in the same
+        # transaction; this look-up may be a second old without letting one through.
+        user = await self.user_cache.get(session.user_id)
         if user is None or not user.is_active:
             await self.sessions.revoke(session.id, "user_inactive")
             raise TokenRevoked("The account is disabled.")
@@ -321,6 +327,7 @@ class Tokenward:
         await self.ratelimiter.attempt_login(user.email_key, client.ip)
         await self.accounts.check_password(user, current)
         await self.accounts.set_password(user, new)
+        self.user_cache.invalidate(user.id)
         revoked = await self.sessions.revoke_all(
             user.id, "password_changed", keep_session_id=claims.sid
         )
@@ -335,6 +342,7 @@ class Tokenward:
 
     async def set_user_active(self, user: User, active: bool) -> None:
         await self.store.set_user_active(user.id, active)
+        self.user_cache.invalidate(user.id)
         if not active:
             await self.sessions.revoke_all(user.id, "user_disabled", whole_user=True)
         log_event(

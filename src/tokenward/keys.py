@@ -208,7 +208,8 @@ class KeyRing:
         if self.alg == "HS256":
             if self._secret is None:
                 raise RuntimeError("HS256 needs a secret key")
-            current = hmac_key(self._secret, now)
+            # The secret is fixed for the ring's life, so its key object stays the same.
+            current = self._current or hmac_key(self._secret, now)
             keys = {current.kid: current}
         else:
             current = self._choose_current(keys.values(), now)

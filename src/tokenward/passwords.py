@@ -7,7 +7,13 @@ imported hashes, which are replaced by Argon2id at the next successful login.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
+import os
 import secrets
+import sys
+import threading
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +30,44 @@ from tokenward.errors import ServerBusy, WeakPassword
 
 BCRYPT_MAX_BYTES = 72
 T = TypeVar("T")
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_GLIBC_DEFAULT_MMAP_THRESHOLD = 128 * 1024
+
+
+HASH_THREAD_NICENESS = 10
+
+
+def _yield_to_requests() -> None:
+    """Run this hashing thread at a lower CPU priority than the event loop.
+
+    When cores are scarce, a login storm then slows the logins, which wait for their
+    hash anyway, and not every other request. On Linux a thread has its own nice
+    value; elsewhere this does nothing.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(
+                os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS
+            )
+
+
+def return_hash_buffers_to_os() -> bool:
+    """Make every Argon2 buffer go back to the operating system once it is freed.
+
+    Argon2 allocates its whole memory cost (19 MiB by default) for each hash. glibc
+    raises its mmap threshold after the first such buffer is freed, so later ones
+    come from each hashing thread's heap and stay resident: RSS would grow by the
+    memory cost per hash thread. Pinning the threshold at glibc's default keeps large
+    buffers mapped and unmapped one by one. It is process-wide, so the server calls it
+    and an embedding application may choose to; returns whether it applied.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, _GLIBC_DEFAULT_MMAP_THRESHOLD))
+    except (OSError, AttributeError):  # not glibc (musl has no mallopt)
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +129,9 @@ class PasswordHasher:
                 BcryptHasher(),
             )
         )
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="hash")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="hash", initializer=_yield_to_requests
+        )
         self._slots = asyncio.Semaphore(threads + queue_limit)
         self._max_length = max_length
         self._dummy_hash = self._hash.hash(secrets.token_urlsafe(16))

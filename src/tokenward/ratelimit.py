@@ -1,7 +1,9 @@
 """Rate limits over the `limits` library: per client address, and login attempts.
 
 Counters live in memory by default and in Redis when `TOKENWARD_REDIS_URL` is set, so
-that every instance shares them. Every window is a moving (sliding) window.
+that every instance shares them. Every window is a moving (sliding) window, except
+the per-address limit over `/auth` in memory: every request passes it, so it is kept
+in `ratewindow`'s sliding-window counters, a microsecond a hit.
 
 Each password attempt is counted before the password is checked, not after it failed:
 otherwise a burst of simultaneous guesses would all pass the check before the first
@@ -39,6 +41,7 @@ from limits.errors import StorageError
 from limits.storage import storage_from_string
 
 from tokenward.errors import RateLimited, StorageUnavailable
+from tokenward.ratewindow import SlidingWindows
 
 KNOWN_ADDRESS_TTL = 30 * 24 * 3600
 _NAMESPACE = "tokenward"
@@ -84,10 +87,16 @@ class RateLimiter:
         self._account_limits = parse_many(login_rate)
         self._pair_limits = parse_many(login_pair_rate or login_rate)
         self._failure_ip_limits = parse_many(login_ip_rate) if login_ip_rate else []
+        self._local_addresses = None if redis_url else SlidingWindows(self._ip_limits)
 
     @_guarded
     async def hit_address(self, ip: str | None) -> None:
         """Count one request from this address to the `/auth` routes."""
+        if self._local_addresses is not None:
+            wait = self._local_addresses.hit(ip or "unknown")
+            if wait is not None:
+                raise RateLimited(wait)
+            return
         await self._hit(self._ip_limits, "ip", _digest(ip or "unknown"))
 
     @_guarded

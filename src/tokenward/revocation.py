@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -26,31 +27,52 @@ FEED_OVERLAP = timedelta(seconds=3)
 
 
 class RevocationView:
+    """Revoked sessions, and per user a cutoff before which every token is dead.
+
+    Entries sit in a heap by expiry as well, so forgetting the expired ones costs
+    only the entries that go, never a scan of all that stay.
+    """
+
     def __init__(self) -> None:
-        self._sessions: dict[str, datetime] = {}
-        self._users: dict[str, tuple[float, datetime]] = {}
+        self._sessions: dict[str, float] = {}
+        self._users: dict[str, tuple[float, float]] = {}
+        self._expiries: list[tuple[float, bool, str]] = []
 
     def __len__(self) -> int:
         return len(self._sessions) + len(self._users)
 
     def add(self, revocation: Revocation) -> None:
         if revocation.session_id is not None:
-            self._sessions[revocation.session_id] = revocation.expires_at
+            self.revoke_session(revocation.session_id, revocation.expires_at)
         if revocation.user_id is not None:
-            cutoff = revocation.created_at.timestamp()
-            self._users[revocation.user_id] = (cutoff, revocation.expires_at)
+            self.add_user_cutoff(
+                revocation.user_id, revocation.created_at, revocation.expires_at
+            )
 
     def add_all(self, revocations: Iterable[Revocation]) -> None:
         for revocation in revocations:
             self.add(revocation)
 
     def revoke_session(self, session_id: str, expires_at: datetime) -> None:
-        self._sessions[session_id] = expires_at
+        expires = expires_at.timestamp()
+        known = self._sessions.get(session_id)
+        if known is not None and known >= expires:
+            return
+        self._sessions[session_id] = expires
+        heapq.heappush(self._expiries, (expires, False, session_id))
 
     def add_user_cutoff(
         self, user_id: str, cutoff: datetime, expires_at: datetime
     ) -> None:
-        self._users[user_id] = (cutoff.timestamp(), expires_at)
+        # Cutoffs only move forward: a later one kills every token an earlier one did.
+        new_cutoff, expires = cutoff.timestamp(), expires_at.timestamp()
+        known = self._users.get(user_id)
+        if known is not None:
+            if known[0] >= new_cutoff and known[1] >= expires:
+                return
+            new_cutoff, expires = max(new_cutoff, known[0]), max(expires, known[1])
+        self._users[user_id] = (new_cutoff, expires)
+        heapq.heappush(self._expiries, (expires, True, user_id))
 
     def check(self, session_id: str, user_id: str, issued_at: int) -> None:
         """Raise `TokenRevoked` if the token's session or user was revoked."""
@@ -64,13 +86,22 @@ class RevocationView:
         return session_id in self._sessions
 
     def forget_expired(self, now: datetime) -> int:
-        stale = [sid for sid, expires in self._sessions.items() if expires <= now]
-        for sid in stale:
-            del self._sessions[sid]
-        stale_users = [uid for uid, (_, expires) in self._users.items() if expires <= now]
-        for uid in stale_users:
-            del self._users[uid]
-        return len(stale) + len(stale_users)
+        """Drop the entries whose tokens have all expired; return how many went."""
+        moment = now.timestamp()
+        expiries = self._expiries
+        forgotten = 0
+        while expiries and expiries[0][0] <= moment:
+            expires, is_user, key = heapq.heappop(expiries)
+            if is_user:
+                user = self._users.get(key)
+                # A later revocation of the same user left its own heap entry.
+                if user is not None and user[1] == expires:
+                    del self._users[key]
+                    forgotten += 1
+            elif self._sessions.get(key) == expires:
+                del self._sessions[key]
+                forgotten += 1
+        return forgotten
 
 
 class DatabaseFeed:

@@ -10,32 +10,41 @@ from fastapi import APIRouter, FastAPI
 from tokenward.config import Settings
 from tokenward.core import Tokenward
 from tokenward.http import auth, cookies, health, oauth, recovery, users, wellknown
+from tokenward.http.address_limit import AddressLimit
 from tokenward.http.browser import install_cors
 from tokenward.http.errors import install_error_handlers
 from tokenward.http.headers import SecurityHeaders
 from tokenward.http.limits import InputLimits
+from tokenward.passwords import return_hash_buffers_to_os
 from tokenward.web import router as account_pages
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+ROUTERS = (
+    auth.router,
+    oauth.router,
+    cookies.router,
+    recovery.router,
+    users.router,
+    wellknown.router,
+    health.router,
+)
 router = APIRouter()
-router.include_router(auth.router)
-router.include_router(oauth.router)
-router.include_router(cookies.router)
-router.include_router(recovery.router)
-router.include_router(users.router)
-router.include_router(wellknown.router)
-router.include_router(health.router)
+for _part in ROUTERS:
+    router.include_router(_part)
 
 
 def install(app: FastAPI, tokenward: Tokenward) -> None:
-    """Add tokenward's routes and error answers to `app`.
+    """Add tokenward's routes, error answers and the `/auth` address limit to `app`.
 
     The app's lifespan must run `tokenward.running()` (see `Tokenward.lifespan`).
     """
     app.state.tokenward = tokenward
     install_error_handlers(app)
-    app.include_router(router)
+    app.add_middleware(AddressLimit, tokenward=tokenward, exempt=oauth.COUNTS_ITSELF)
+    # One level of routers, not two: each level costs every request a matching pass.
+    for part in ROUTERS:
+        app.include_router(part)
 
 
 def lifespan_for(tokenward: Tokenward) -> Lifespan:
@@ -53,7 +62,8 @@ def lifespan_for(tokenward: Tokenward) -> Lifespan:
 def create_app(
     settings: Settings | None = None, tokenward: Tokenward | None = None
 ) -> FastAPI:
-    """The standalone tokenward server."""
+    """The standalone tokenward server (each worker process builds its own)."""
+    return_hash_buffers_to_os()
     tokenward = tokenward or Tokenward(settings)
     app = FastAPI(
         title="tokenward",

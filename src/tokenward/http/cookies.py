@@ -15,17 +15,17 @@ from pydantic import BaseModel
 from tokenward.core import TokenPair, Tokenward
 from tokenward.errors import AuthenticationError, InvalidToken, RefreshRotated
 from tokenward.http.browser import CSRF_HEADER, BrowserCookies
-from tokenward.http.deps import ClientDep, HttpsDep, TokenwardDep, limit_address
+from tokenward.http.deps import ClientDep, HttpsDep, TokenwardDep
 from tokenward.http.errors import error_response
 from tokenward.http.schemas import ErrorResponse, LoginRequest, error_responses
 from tokenward.sessions import ClientInfo
 from tokenward.store.records import Session
 from tokenward.tokens import AccessClaims
 
+# `address_limit.AddressLimit` counts every route here against the per-address limit.
 router = APIRouter(
     prefix="/auth/cookie",
     tags=["cookies"],
-    dependencies=[Depends(limit_address)],
     responses=error_responses(413, 422, 429, 503),
 )
 _401 = {401: {"model": ErrorResponse}}

@@ -30,10 +30,16 @@ def get_tokenward(request: Request) -> Tokenward:
     return request.app.state.tokenward  # type: ignore[no-any-return]
 
 
-TokenwardDep = Annotated[Tokenward, Depends(get_tokenward)]
+async def tokenward_dependency(request: Request) -> Tokenward:
+    """`get_tokenward` for `Depends`. Every dependency here is async: FastAPI runs
+    plain functions on a worker thread, a round trip dearer than their work."""
+    return get_tokenward(request)
 
 
-def client_info(request: Request) -> ClientInfo:
+TokenwardDep = Annotated[Tokenward, Depends(tokenward_dependency)]
+
+
+async def client_info(request: Request) -> ClientInfo:
     """The client address and user agent; `X-Forwarded-For` only from trusted proxies."""
     tokenward = get_tokenward(request)
     peer = request.client.host if request.client else None
@@ -90,54 +96,66 @@ def request_is_https(request: Request) -> bool:
     return scheme == "https" and bool(proxies) and _is_trusted(peer, proxies)
 
 
-HttpsDep = Annotated[bool, Depends(request_is_https)]
+async def https_dependency(request: Request) -> bool:
+    return request_is_https(request)
+
+
+HttpsDep = Annotated[bool, Depends(https_dependency)]
+
+
+def read_bearer(request: Request) -> str | None:
+    """The `Authorization: Bearer` token, read strictly; never from the query string."""
+    headers = request.headers.getlist("authorization")
+    if not headers:
+        return None
+    if len(headers) > 1:
+        # A proxy may have checked the other one.
+        raise InvalidToken("Send one Authorization header.")
+    header = headers[0]
+    if len(header) > MAX_AUTHORIZATION_LENGTH:
+        raise InvalidToken("The Authorization header is too large.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token or " " in token.strip():
+        raise InvalidToken("Use 'Authorization: Bearer <token>'.")
+    return token.strip()
 
 
 class BearerToken(OAuth2PasswordBearer):
-    """The `Authorization: Bearer` credential, read strictly; shown in the OpenAPI docs.
-
-    Tokens in the query string are never read.
-    """
+    """The bearer credential as a dependency; shown in the OpenAPI docs."""
 
     async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
-        headers = request.headers.getlist("authorization")
-        if not headers:
-            return None
-        if len(headers) > 1:
-            # A proxy may have checked the other one.
-            raise InvalidToken("Send one Authorization header.")
-        header = headers[0]
-        if len(header) > MAX_AUTHORIZATION_LENGTH:
-            raise InvalidToken("The Authorization header is too large.")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token or " " in token.strip():
-            raise InvalidToken("Use 'Authorization: Bearer <token>'.")
-        return token.strip()
+        return read_bearer(request)
 
 
-bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
-
-
-async def current_claims(
-    request: Request, token: Annotated[str | None, Depends(bearer_token)]
-) -> AccessClaims:
+class RequestClaims(OAuth2PasswordBearer):
     """The verified claims of the request's access token; 401 without a valid one.
 
     The bearer header comes first; without one, the access cookie, whose
-    state-changing requests must pass the CSRF check.
+    state-changing requests must pass the CSRF check. A security scheme itself, so
+    the docs show it, and one dependency where a token reader plus a verifier would
+    be two: FastAPI pays for each on every request.
     """
-    tokenward = get_tokenward(request)
-    if token is None:
-        return claims_from_cookie(request, tokenward, request_is_https(request))
-    return tokenward.tokens.verify(token)
+
+    async def __call__(self, request: Request) -> AccessClaims:  # type: ignore[override]
+        tokenward = get_tokenward(request)
+        token = read_bearer(request)
+        if token is None:
+            return claims_from_cookie(request, tokenward, request_is_https(request))
+        return tokenward.tokens.verify(token)
+
+
+bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
+current_claims = RequestClaims(
+    tokenUrl="/auth/token", scheme_name="BearerToken", auto_error=False
+)
 
 
 ClaimsDep = Annotated[AccessClaims, Depends(current_claims)]
 
 
-async def current_user(claims: ClaimsDep, tokenward: TokenwardDep) -> User:
-    """The active user the access token belongs to; one database read."""
-    user = await tokenward.store.get_user(claims.sub)
+async def current_user(claims: ClaimsDep, request: Request) -> User:
+    """The active user the access token belongs to; read at most once a second."""
+    user = await get_tokenward(request).user_cache.get(claims.sub)
     if user is None:
         raise InvalidToken("The token's user no longer exists.")
     if not user.is_active:
@@ -160,6 +178,7 @@ def require_scopes(*scopes: str) -> Callable[[AccessClaims], Awaitable[AccessCla
     return check
 
 
-async def limit_address(tokenward: TokenwardDep, client: ClientDep) -> None:
-    """Count each `/auth` request against the per-address limit."""
+async def limit_address(tokenward: Tokenward, client: ClientInfo) -> None:
+    """Count a request against the per-address limit, for the routes that `AddressLimit`
+    leaves to count themselves (to answer 429 in their own format)."""
     await tokenward.ratelimiter.hit_address(client.ip)

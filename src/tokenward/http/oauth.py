@@ -21,6 +21,8 @@ from tokenward.http.deps import ClientDep, TokenwardDep, limit_address
 from tokenward.jws import MAX_TOKEN_LENGTH
 
 router = APIRouter(prefix="/auth", tags=["oauth"])
+# These count against the per-address limit themselves, to answer 429 the RFC way.
+COUNTS_ITSELF = frozenset({"/auth/token", "/auth/revoke"})
 
 
 class OAuthTokenResponse(BaseModel):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 
-from tokenward.http.deps import ClientDep, TokenwardDep, limit_address
+from tokenward.http.deps import ClientDep, TokenwardDep
 from tokenward.http.schemas import (
     Body,
     Email,
@@ -17,10 +17,10 @@ from tokenward.http.schemas import (
     error_responses,
 )
 
+# `address_limit.AddressLimit` counts every route here against the per-address limit.
 router = APIRouter(
     prefix="/auth/password",
     tags=["auth"],
-    dependencies=[Depends(limit_address)],
     responses=error_responses(413, 422, 429, 503),
 )
 FORGOT_ANSWER = "If an account uses this address, a reset link is on its way."

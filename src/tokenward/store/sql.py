@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -25,8 +27,10 @@ from tokenward.store.records import (
     User,
 )
 from tokenward.store.recovery import SqlRecovery
+from tokenward.store.rotation import DRIVER_ERRORS, rotate_postgres, rotate_sqlite
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+_DRIVER_ROTATIONS = {"aiosqlite": rotate_sqlite, "asyncpg": rotate_postgres}
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -43,13 +47,11 @@ def create_engine(url: str) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _configure_sqlite)
         return engine
+    # No pre-ping: with asyncpg it costs three round trips on every checkout. A
+    # connection that died with the server fails its one request (503) and makes
+    # the pool drop every connection older than it.
     return create_async_engine(
-        url,
-        pool_size=10,
-        max_overflow=10,
-        pool_pre_ping=True,
-        pool_timeout=10,
-        hide_parameters=True,
+        url, pool_size=10, max_overflow=10, pool_timeout=10, hide_parameters=True
     )
 
 
@@ -66,6 +68,12 @@ class SqlStore(SqlRecovery):
     def __init__(self, url: str, engine: AsyncEngine | None = None) -> None:
         self.url = url
         self.engine = engine or create_engine(url)
+        # SQLite has one writer at a time, and a writer that finds the lock taken
+        # sleeps in steps of milliseconds: this process's rotations queue here
+        # instead, and each starts the moment the previous one ends.
+        self._writer_turn = (
+            asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        )
 
     async def connect(self) -> None:
         await self.ping()
@@ -175,6 +183,48 @@ class SqlStore(SqlRecovery):
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> RefreshLookup:
+        rotate = _DRIVER_ROTATIONS.get(self.engine.dialect.driver)
+        if rotate is None:
+            return await self._rotate_with_core(
+                old_hash, new_hash, now, check, ip, user_agent
+            )
+        async with self._writer_turn or contextlib.nullcontext():
+            return await self._rotate_on_driver(
+                rotate, old_hash, new_hash, now, check, ip, user_agent
+            )
+
+    async def _rotate_on_driver(
+        self,
+        rotate: Any,
+        old_hash: bytes,
+        new_hash: bytes,
+        now: datetime,
+        check: SessionCheck,
+        ip: str | None,
+        user_agent: str | None,
+    ) -> RefreshLookup:
+        with _storage_errors():
+            async with self.engine.connect() as conn:
+                raw = await conn.get_raw_connection()
+                try:
+                    return await rotate(
+                        raw.driver_connection, old_hash, new_hash, now, check, ip,
+                        user_agent,
+                    )  # fmt: skip
+                except DRIVER_ERRORS as exc:
+                    await conn.invalidate()
+                    raise StorageUnavailable() from exc
+
+    async def _rotate_with_core(
+        self,
+        old_hash: bytes,
+        new_hash: bytes,
+        now: datetime,
+        check: SessionCheck,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> RefreshLookup:
+        """The same rotation through SQLAlchemy Core, for drivers `rotation` lacks."""
         async with self._write() as conn:
             # The conditional write comes first: it takes the write lock, and only
             # the caller whose UPDATE matched a still-unspent token goes on.

@@ -54,7 +54,8 @@ class ClaimRules:
         iat, exp = _numeric_date(claims, "iat"), _numeric_date(claims, "exp")
         if exp <= now - self.leeway:
             raise TokenExpired()
-        if iat > now + self.leeway:
+        # One second always: a token may be dated a second on (see `TokenService.issue`).
+        if iat > now + max(self.leeway, 1):
             raise InvalidToken("The token was issued in the future.")
         if "nbf" in claims and _numeric_date(claims, "nbf") > now + self.leeway:
             raise InvalidToken("The token is not valid yet.")

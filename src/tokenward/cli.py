@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
@@ -15,6 +16,7 @@ from rich.table import Table
 from tokenward.config import ConfigurationError, Settings, check_settings
 from tokenward.core import Tokenward
 from tokenward.errors import TokenwardError
+from tokenward.importer import ImportFileError, ImportReport, import_users, read_rows
 from tokenward.store.migrate import upgrade
 
 T = TypeVar("T")
@@ -173,6 +175,48 @@ def users_list(
             user.created_at.isoformat(timespec="seconds"),
         )
     console.print(table)
+
+
+@users_app.command("import")
+def users_import(
+    file: Annotated[
+        typer.FileText, typer.Argument(help="CSV: email,password_hash[,is_active,…]")
+    ],
+) -> None:
+    """Add users with their existing Argon2 or bcrypt hashes, from a CSV file.
+
+    Columns: email, password_hash, and optionally is_active, is_verified and scopes
+    (space-separated). Existing emails are left alone. Hashes become Argon2id with
+    the current parameters at each user's next login.
+    """
+    from rich.progress import Progress
+
+    try:
+        rows = list(read_rows(file))
+    except (ImportFileError, csv.Error) as exc:
+        raise fail(f"{file.name}: {exc}") from None
+
+    async def run(tokenward: Tokenward) -> ImportReport:
+        report = ImportReport()
+        with Progress(console=errors, transient=True) as progress:
+            task = progress.add_task("importing", total=len(rows))
+            for start in range(0, len(rows), 100):
+                chunk = rows[start : start + 100]
+                await import_users(
+                    chunk, tokenward.store, tokenward.hasher, tokenward.clock, report
+                )
+                progress.advance(task, len(chunk))
+        return report
+
+    report = with_tokenward(run)
+    console.print(
+        f"imported {report.imported} users, kept {report.existing} existing, "
+        f"refused {len(report.invalid)} invalid rows"
+    )
+    for line, reason in report.invalid[:20]:
+        console.print(f"line {line}: {reason}", markup=False, highlight=False)
+    if report.invalid:
+        raise fail(f"{len(report.invalid)} rows of {file.name} were not imported")
 
 
 def set_active(email: str, active: bool) -> None:

@@ -9,8 +9,11 @@ from typing import Annotated, Literal
 from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./tokenward.db"
+ASYNC_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 SigningAlg = Literal["EdDSA", "ES256", "RS256", "HS256"]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -96,6 +99,18 @@ class Settings(BaseSettings):
             windows = []
         if not windows:
             raise ValueError("not a rate in the limits notation (5/minute;50/hour)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if url.drivername not in ASYNC_DRIVERS:
+            names = " or ".join(f"{name}://" for name in ASYNC_DRIVERS)
+            raise ValueError(f"use {names}")
         return value
 
     @field_validator("issuer")

@@ -63,6 +63,8 @@ def origin_of(url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
+    if parts.username is not None or parts.password is not None:
+        return None  # no browser sends userinfo in an Origin; refuse, don't strip it
     default = 443 if parts.scheme == "https" else 80
     host = parts.hostname
     if ":" in host:

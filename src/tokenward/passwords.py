@@ -140,6 +140,10 @@ class PasswordHasher:
     def threads(self) -> int:
         return self._pool._max_workers
 
+    def recognizes(self, password_hash: str) -> bool:
+        """Whether `password_hash` is a well-formed Argon2 or bcrypt hash we can check."""
+        return any(hasher.identify(password_hash) for hasher in self._hash.hashers)
+
     async def hash(self, password: str) -> str:
         return await self._run(self._hash.hash, normalize(password))
 

@@ -83,6 +83,9 @@ class PasswordRecovery:
             user = await self.accounts.find(email)
         except (NotFound, InvalidRequest):
             return
+        except Exception as exc:  # nobody awaits this task: report, never raise
+            logger.error("password reset lookup failed: %s", type(exc).__name__)
+            return
         try:
             if not user.is_active:
                 return

@@ -74,6 +74,11 @@ class RevocationView:
         self._users[user_id] = (new_cutoff, expires)
         heapq.heappush(self._expiries, (expires, True, user_id))
 
+    def first_clear_second(self, user_id: str) -> int:
+        """The earliest `iat` that no user-wide revocation of this user kills."""
+        user = self._users.get(user_id)
+        return int(user[0]) + 1 if user is not None else 0
+
     def check(self, session_id: str, user_id: str, issued_at: int) -> None:
         """Raise `TokenRevoked` if the token's session or user was revoked."""
         if session_id in self._sessions:

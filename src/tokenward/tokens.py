@@ -118,9 +118,12 @@ class TokenService:
     ) -> IssuedToken:
         """Sign an access token; it never outlives `not_after` (the session's end)."""
         now = int(self.clock.now().timestamp())
+        # A user-wide revocation kills every token dated up to its second, so a token
+        # made later in that same second is dated one second on, to be spared.
+        iat = max(now, self.revocations.first_clear_second(user_id))
         exp = now + self.access_ttl
         if not_after is not None:
-            exp = max(now + 1, min(exp, int(not_after.timestamp())))
+            exp = max(iat + 1, min(exp, int(not_after.timestamp())))
         key = self.keyring.current
         jti = str(uuid.uuid4())
         claims = {
@@ -128,7 +131,7 @@ class TokenService:
             "aud": self.audience,
             "sub": user_id,
             "exp": exp,
-            "iat": now,
+            "iat": iat,
             "jti": jti,
             "sid": session_id,
             "scope": scope,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 from fastapi import FastAPI
 
@@ -372,9 +370,9 @@ async def test_health_readiness_and_jwks(client: httpx.AsyncClient) -> None:
     assert "max-age" in jwks.headers["cache-control"]
 
 
-async def test_readiness_fails_without_the_database(tmp_path: Path) -> None:
-    """A database that cannot be opened makes the instance not ready, not crash."""
-    missing = f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db"
+async def test_readiness_fails_without_the_database() -> None:
+    """A database that does not answer makes the instance not ready, not crash."""
+    missing = "postgresql+asyncpg://postgres@127.0.0.1:1/nothing"  # nothing listens
     tokenward = Tokenward(make_settings(database_url=missing))
     app = create_app(tokenward=tokenward)
     transport = httpx.ASGITransport(app=app)

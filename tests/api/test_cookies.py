@@ -448,6 +448,8 @@ async def test_cors_answers_configured_origins_only(client_for: Any) -> None:
     assert allowed.headers["access-control-allow-credentials"] == "true"
     assert allowed_pre.status_code == 200
     assert "x-csrf-token" in allowed_pre.headers["access-control-allow-headers"].lower()
+    assert allowed_pre.headers["x-content-type-options"] == "nosniff"
+    assert other_pre.headers["x-frame-options"] == "DENY"
     assert "access-control-allow-origin" not in other.headers
     assert "access-control-allow-origin" not in other_pre.headers
 

@@ -52,6 +52,30 @@ async def test_host_app_routes_are_protected_by_tokenward(sqlite_url: str) -> No
     assert allowed.json() == "ok"
 
 
+async def test_install_protects_the_host_app_too(sqlite_url: str) -> None:
+    """An embedding app gets the body limit and the security headers on its own routes."""
+    await upgrade(sqlite_url)
+    auth = Tokenward(make_settings(database_url=sqlite_url))
+    app = FastAPI(lifespan=lifespan_for(auth))
+    install(app, auth)
+
+    @app.post("/notes")
+    async def add_note(note: dict[str, str]) -> int:
+        return len(note)
+
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://host") as client,
+    ):
+        small = await client.post("/notes", json={"text": "hello"})
+        huge = await client.post("/notes", json={"text": "x" * 200_000})
+
+    assert small.status_code == 200
+    assert small.headers["x-content-type-options"] == "nosniff"
+    assert (huge.status_code, huge.json()["code"]) == (413, "request_too_large")
+
+
 def test_the_embedded_example_imports_and_mounts_the_routes() -> None:
     from examples.embedded import app
 

@@ -116,6 +116,15 @@ async def test_body_that_is_not_utf8_is_422(
     assert_code(response, 422, "invalid_request")
 
 
+async def test_number_too_long_to_convert_is_422(client: httpx.AsyncClient) -> None:
+    """A 5,000-digit number is invalid input like any other, not a parse crash (400)."""
+    body = b'{"email": "a@example.com", "password": ' + b"9" * 5000 + b"}"
+
+    response = await client.post("/auth/login", content=body, headers=JSON)
+
+    assert_code(response, 422, "invalid_request")
+
+
 @pytest.mark.parametrize("field", ["email", "password"])
 @pytest.mark.parametrize("text", ["nul\u0000byte", "lone\ud800surrogate"])
 async def test_nul_and_lone_surrogates_are_422(

@@ -85,3 +85,12 @@ def test_lists_are_read_from_comma_separated_environment(
         "192.168.0.0/16",
     ]
     assert config.allowed_origins == ["https://app.example.com"]
+
+
+@pytest.mark.parametrize(
+    "url", ["garbage", "postgresql://db/auth", "sqlite:///x.db", "mysql+aiomysql://db/x"]
+)
+def test_database_url_must_name_an_async_driver_we_ship(url: str) -> None:
+    """A wrong URL stops the start with one line, not a traceback at first use."""
+    with pytest.raises(ValueError, match="database_url"):
+        settings(database_url=url)

@@ -75,3 +75,19 @@ async def test_disabling_a_user_revokes_every_token_of_theirs(
 
     with pytest.raises(TokenRevoked):
         memory_tokenward.tokens.verify(token)
+
+
+async def test_login_in_the_same_second_after_re_enabling_gets_a_live_token(
+    memory_tokenward: Tokenward, clock: FrozenClock
+) -> None:
+    """Disable, enable and log in within one second: the new token is not revoked."""
+    user = await memory_tokenward.accounts.register("eve@example.com", PASSWORD)
+    await memory_tokenward.set_user_active(user, False)
+    await memory_tokenward.set_user_active(user, True)
+
+    clock.advance(0.2)
+    session, _ = await memory_tokenward.sessions.open(user.id, ClientInfo())
+    token = memory_tokenward.tokens.issue(user.id, session.id, "").token
+
+    claims = memory_tokenward.tokens.verify(token)
+    assert claims.iat == int(clock.now().timestamp()) + 1

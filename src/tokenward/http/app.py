@@ -34,10 +34,12 @@ for _part in ROUTERS:
     router.include_router(_part)
 
 
-def install(app: FastAPI, tokenward: Tokenward) -> None:
+def install(app: FastAPI, tokenward: Tokenward, *, protect: bool = True) -> None:
     """Add tokenward's routes, error answers and the `/auth` address limit to `app`.
 
-    The app's lifespan must run `tokenward.running()` (see `Tokenward.lifespan`).
+    With `protect` (the default), the whole app also gets the request body limits and
+    the security headers; pass False to arrange middleware yourself. The app's
+    lifespan must run `tokenward.running()` (see `lifespan_for`).
     """
     app.state.tokenward = tokenward
     install_error_handlers(app)
@@ -45,6 +47,17 @@ def install(app: FastAPI, tokenward: Tokenward) -> None:
     # One level of routers, not two: each level costs every request a matching pass.
     for part in ROUTERS:
         app.include_router(part)
+    if protect:
+        add_protections(app, tokenward.settings)
+
+
+def add_protections(app: FastAPI, settings: Settings, cors: bool = False) -> None:
+    """Body limits, then CORS, then security headers outermost, so that every
+    answer, a CORS preflight or a 413 included, carries the headers."""
+    app.add_middleware(InputLimits, max_body_size=settings.max_body_size)
+    if cors:
+        install_cors(app, settings)
+    app.add_middleware(SecurityHeaders, hsts=settings.is_production)
 
 
 def lifespan_for(tokenward: Tokenward) -> Lifespan:
@@ -71,9 +84,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan_for(tokenward),
     )
-    install(app, tokenward)
+    install(app, tokenward, protect=False)
     app.include_router(account_pages)
-    app.add_middleware(InputLimits, max_body_size=tokenward.settings.max_body_size)
-    app.add_middleware(SecurityHeaders, hsts=tokenward.settings.is_production)
-    install_cors(app, tokenward.settings)
+    add_protections(app, tokenward.settings, cors=True)
     return app

@@ -116,6 +116,11 @@ def _json_problem(body: bytes) -> tuple[int, str, str] | None:
         return 422, "invalid_request", "The request body is not valid UTF-8."
     if json_depth(body) > MAX_JSON_DEPTH:
         return 422, "invalid_request", "The JSON body is nested too deeply."
+    try:
+        # Also refuses numbers too long to convert, which FastAPI would answer 400.
+        json.loads(body)
+    except ValueError:
+        return 422, "invalid_request", "The request body is not valid JSON."
     return None
 
 

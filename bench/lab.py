@@ -109,6 +109,8 @@ class Lab:
         env = {
             "TOKENWARD_DATABASE_URL": f"sqlite+aiosqlite:///{self.tmp}/bench.db",
             "TOKENWARD_LOGIN_RATE": UNLIMITED,
+            "TOKENWARD_LOGIN_PAIR_RATE": UNLIMITED,
+            "TOKENWARD_LOGIN_IP_RATE": UNLIMITED,
             "TOKENWARD_IP_RATE": UNLIMITED,
         }
         return ServerSpec("tokenward", argv, self.tmp, "/healthz", env)

@@ -10,6 +10,7 @@ import os
 import platform
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,7 +75,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=BENCH_DIR / "results", help="results folder"
     )
+    parser.add_argument(
+        "--internals",
+        choices=sorted(INTERNALS),
+        help="then tokenward's own benchmarks: 'fast' (verify, login storm and "
+        "hashing limit, refresh against a bare transaction) or 'all' (also memory "
+        "and scaling, about 16 minutes more)",
+    )
     return parser.parse_args(argv)
+
+
+INTERNALS = {
+    "fast": ("micro", "storm", "refresh"),
+    "all": ("micro", "storm", "refresh", "memory", "scaling"),
+}
+
+
+def run_internals(args: argparse.Namespace, started: datetime) -> list[str]:
+    """Run tokenward's own benchmark scripts; return the ones that failed."""
+    failed = []
+    stamp = started.strftime("%Y-%m-%dT%H%M")
+    for name in INTERNALS[args.internals]:
+        out = args.out / f"{stamp}-{name}.json"
+        argv = [interpreter(args.tokenward_python), str(BENCH_DIR / f"{name}.py")]
+        argv += ["--json", str(out), *(["--quick"] if args.quick else [])]
+        log(f"\n== tokenward internals: {name}.py")
+        if subprocess.run(argv, cwd=BENCH_DIR, check=False).returncode != 0:
+            failed.append(name)
+    return failed
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -216,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
         log(console_table(scn))
     json_path, md_path = write_results(args.out, started, meta, scenarios)
     log(f"\nwrote {json_path} and {md_path} in {meta['elapsed_s']:.0f} s")
-    return 1 if failed else 0
+    internal_failures = run_internals(args, started) if args.internals else []
+    if internal_failures:
+        log(f"[done] failed: {', '.join(internal_failures)}")
+    return 1 if failed or internal_failures else 0
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def db_upgrade() -> None:
         asyncio.run(upgrade(settings.database_url))
     except TokenwardError as exc:
         raise fail(exc.detail) from None
-    console.print("database is up to date")
+    console.print("database schema is at the latest revision")
 
 
 @users_app.command("create")

@@ -183,80 +183,20 @@ class SqlStore(SqlRecovery):
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> RefreshLookup:
-        rotate = _DRIVER_ROTATIONS.get(self.engine.dialect.driver)
-        if rotate is None:
-            return await self._rotate_with_core(
-                old_hash, new_hash, now, check, ip, user_agent
-            )
+        # Settings accept only these two drivers, so every store has its rotation.
+        rotate = _DRIVER_ROTATIONS[self.engine.dialect.driver]
         async with self._writer_turn or contextlib.nullcontext():
-            return await self._rotate_on_driver(
-                rotate, old_hash, new_hash, now, check, ip, user_agent
-            )
-
-    async def _rotate_on_driver(
-        self,
-        rotate: Any,
-        old_hash: bytes,
-        new_hash: bytes,
-        now: datetime,
-        check: SessionCheck,
-        ip: str | None,
-        user_agent: str | None,
-    ) -> RefreshLookup:
-        with _storage_errors():
-            async with self.engine.connect() as conn:
-                raw = await conn.get_raw_connection()
-                try:
-                    return await rotate(
-                        raw.driver_connection, old_hash, new_hash, now, check, ip,
-                        user_agent,
-                    )  # fmt: skip
-                except DRIVER_ERRORS as exc:
-                    await conn.invalidate()
-                    raise StorageUnavailable() from exc
-
-    async def _rotate_with_core(
-        self,
-        old_hash: bytes,
-        new_hash: bytes,
-        now: datetime,
-        check: SessionCheck,
-        ip: str | None = None,
-        user_agent: str | None = None,
-    ) -> RefreshLookup:
-        """The same rotation through SQLAlchemy Core, for drivers `rotation` lacks."""
-        async with self._write() as conn:
-            # The conditional write comes first: it takes the write lock, and only
-            # the caller whose UPDATE matched a still-unspent token goes on.
-            spend = (
-                update(t.refresh_tokens)
-                .where(
-                    t.refresh_tokens.c.token_hash == old_hash,
-                    t.refresh_tokens.c.spent_at.is_(None),
-                )
-                .values(spent_at=now)
-                .returning(t.refresh_tokens.c.session_id)
-            )
-            session_id = (await conn.execute(spend)).scalar_one_or_none()
-            if session_id is None:
-                return await self._lookup_spent(conn, old_hash)
-
-            session = await self._session_in(conn, session_id)
-            check(session)
-            await conn.execute(
-                insert(t.refresh_tokens).values(
-                    token_hash=new_hash, session_id=session_id, issued_at=now
-                )
-            )
-            touched = {"last_used_at": now}
-            if ip is not None:
-                touched["ip"] = ip
-            if user_agent is not None:
-                touched["user_agent"] = user_agent
-            await conn.execute(
-                update(t.sessions).where(t.sessions.c.id == session_id).values(touched)
-            )
-        return RefreshLookup(session=_replace(session, touched), rotated=True)
+            with _storage_errors():
+                async with self.engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    try:
+                        return await rotate(
+                            raw.driver_connection, old_hash, new_hash, now, check, ip,
+                            user_agent,
+                        )  # fmt: skip
+                    except DRIVER_ERRORS as exc:
+                        await conn.invalidate()
+                        raise StorageUnavailable() from exc
 
     async def find_refresh_token(self, token_hash: bytes) -> RefreshLookup:
         async with self._read() as conn:
@@ -445,9 +385,3 @@ def _user(row: Row[Any]) -> User:
 
 def _session(row: Row[Any]) -> Session:
     return Session(**row._mapping)
-
-
-def _replace(session: Session, changes: dict[str, Any]) -> Session:
-    values = _fields(session)
-    values.update(changes)
-    return Session(**values)

@@ -34,6 +34,7 @@ from tokenward.web.rendering import (
     EmailField,
     PasswordField,
     TokenField,
+    foreign_form_refusal,
     redirect,
     refused,
     render,
@@ -69,10 +70,8 @@ async def signup(
     password: PasswordField = "",
 ) -> Response:
     page = {"title": "Create an account", "email": email}
-    try:
-        cookies.check_origin(required=True)
-    except CsrfFailed:
-        return refused(request)
+    if (refusal := foreign_form_refusal(request, cookies)) is not None:
+        return refusal
     try:
         await tokenward.ratelimiter.hit_address(client.ip)
         await tokenward.register(email, password)
@@ -104,10 +103,8 @@ async def signin(
     password: PasswordField = "",
 ) -> Response:
     page = {"title": "Sign in", "email": email}
-    try:
-        cookies.check_origin(required=True)
-    except CsrfFailed:
-        return refused(request)
+    if (refusal := foreign_form_refusal(request, cookies)) is not None:
+        return refusal
     try:
         await tokenward.ratelimiter.hit_address(client.ip)
         device = describe_device(client.user_agent)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tokenward.errors import CsrfFailed, InvalidResetToken, RateLimited, WeakPassword
+from tokenward.errors import InvalidResetToken, RateLimited, WeakPassword
 from tokenward.http.cookies import CookiesDep
 from tokenward.http.deps import ClientDep, TokenwardDep
 from tokenward.web.rendering import (
     EmailField,
     PasswordField,
     TokenField,
+    foreign_form_refusal,
     redirect,
-    refused,
     render,
     too_many,
 )
@@ -36,10 +36,8 @@ async def forgot(
     email: EmailField = "",
 ) -> Response:
     page = {"title": "Forgot your password?", "email": email}
-    try:
-        cookies.check_origin(required=True)
-    except CsrfFailed:
-        return refused(request)
+    if (refusal := foreign_form_refusal(request, cookies)) is not None:
+        return refusal
     try:
         await tokenward.ratelimiter.hit_address(client.ip)
     except RateLimited as exc:
@@ -66,10 +64,8 @@ async def reset(
     new_password: PasswordField = "",
 ) -> Response:
     page = {"title": "Choose a new password", "token": token}
-    try:
-        cookies.check_origin(required=True)
-    except CsrfFailed:
-        return refused(request)
+    if (refusal := foreign_form_refusal(request, cookies)) is not None:
+        return refusal
     try:
         await tokenward.ratelimiter.hit_address(client.ip)
         await tokenward.recovery.reset(token, new_password, client)

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from tokenward.core import Tokenward
-from tokenward.errors import RateLimited
+from tokenward.errors import CsrfFailed, RateLimited
+from tokenward.http.browser import BrowserCookies
 from tokenward.web.devices import format_when
 
 HERE = Path(__file__).parent
@@ -55,6 +56,15 @@ def render(
 
 def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+def foreign_form_refusal(request: Request, cookies: BrowserCookies) -> Response | None:
+    """The refusal page when a form was posted from another origin; None when not."""
+    try:
+        cookies.check_origin(required=True)
+    except CsrfFailed:
+        return refused(request)
+    return None
 
 
 def refused(request: Request) -> HTMLResponse:

@@ -120,15 +120,21 @@ async def test_sign_up_signs_in_and_shows_the_account(
 @pytest.mark.parametrize(
     "headers", [{}, {"Origin": "http://evil.example"}, {"Origin": "null"}]
 )
-async def test_sign_in_forms_from_elsewhere_are_refused(
-    client: httpx.AsyncClient, headers: dict[str, str]
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/account/signup", {"email": "someone@example.com", "password": PASSWORD}),
+        ("/account/signin", {"email": "someone@example.com", "password": PASSWORD}),
+        ("/account/forgot", {"email": "someone@example.com"}),
+        ("/account/reset", {"token": "twr_" + "A" * 43, "new_password": PASSWORD}),
+    ],
+)
+async def test_forms_from_elsewhere_are_refused(
+    client: httpx.AsyncClient, headers: dict[str, str], path: str, form: dict[str, str]
 ) -> None:
-    """A sign-up posted without our origin (login CSRF) is refused and sets nothing."""
-    response = await client.post(
-        "/account/signup",
-        data={"email": random_email(), "password": PASSWORD},
-        headers=headers,
-    )
+    """A form posted without our origin (login CSRF and its kin) is refused, sets
+    nothing, and does nothing."""
+    response = await client.post(path, data=form, headers=headers)
 
     assert response.status_code == 403
     assert "csrf_failed" in response.text

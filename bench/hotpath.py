@@ -10,14 +10,13 @@ the median over the rounds is reported, because the machine is shared and drifts
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from twserver import Server, WrkResult, wrk
+from twserver import Server, WrkResult, write_json, wrk
 
 ROUTES = ("/auth/whoami", "/users/me")
 
@@ -106,9 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{route:<14} {row['rps']:7.0f} rps {row['cpu_us']:6.0f} µs CPU  "
             f"p50 {row['p50_ms']:6.2f} ms  p99 {row['p99_ms']:6.2f} ms{shown}"
         )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     return 0
 
 

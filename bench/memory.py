@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from seed import revoke_sqlite, seed_sqlite
-from twserver import Connection, Server, request
+from twserver import Connection, Server, request, write_json
 
 from tokenward.store.migrate import upgrade
 
@@ -161,9 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         f"growth: {result['growth_sessions_mb']:+.1f} MiB for {sessions} sessions, "
         f"{result['growth_revocations_mb']:+.1f} MiB for {sessions} revocations"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     return 0
 
 

@@ -34,7 +34,7 @@ from typing import Any
 import aiosqlite
 import asyncpg
 from pyload import RawConnection
-from twserver import Server
+from twserver import Server, write_json
 
 from tokenward.store.migrate import upgrade
 
@@ -338,9 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args(argv)
     results = asyncio.run(amain(args))
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    write_json(args.json, results)
     return 0
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import statistics
 import sys
 import tempfile
@@ -31,7 +30,7 @@ from typing import Any
 
 from refresh import postgres_database, refresh_rate, sqlite_database
 from seed import revoke_sqlite, seed_postgres, seed_sqlite
-from twserver import Connection, Server, wrk
+from twserver import Connection, Server, write_json, wrk
 
 from tokenward.store.migrate import upgrade
 
@@ -254,9 +253,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.monotonic() - began:.0f} s)",
                 flush=True,
             )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
+    write_json(args.json, results)
     return 0
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
-from twserver import Connection, Server, WrkResult, wrk
+from twserver import Connection, Server, WrkResult, write_json, wrk
 
 from tokenward.config import Settings
 
@@ -182,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['whoami_storm_rps']:.0f} rps (p99 {result['whoami_storm_p99_ms']:.1f} "
         f"ms): ratio {result['whoami_ratio']:.2f}"
     )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2))
+    write_json(args.json, result)
     return 0
 
 

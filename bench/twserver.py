@@ -34,6 +34,13 @@ BENCH_ENV = {
 }
 
 
+def write_json(path: Path | None, data: Any) -> None:
+    """Keep a benchmark's numbers where `--json` asked, if it did."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=2))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))

@@ -144,7 +144,6 @@ class RequestClaims(OAuth2PasswordBearer):
         return tokenward.tokens.verify(token)
 
 
-bearer_token = BearerToken(tokenUrl="/auth/token", auto_error=False)
 current_claims = RequestClaims(
     tokenUrl="/auth/token", scheme_name="BearerToken", auto_error=False
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 from email_validator import EmailNotValidError, validate_email
@@ -54,12 +55,19 @@ def _mixes_scripts(part: str) -> bool:
 
 class Accounts:
     def __init__(
-        self, store: Store, hasher: PasswordHasher, policy: PasswordPolicy, clock: Clock
+        self,
+        store: Store,
+        hasher: PasswordHasher,
+        policy: PasswordPolicy,
+        clock: Clock,
+        on_change: Callable[[str], None] = lambda _user_id: None,
     ) -> None:
         self.store = store
         self.hasher = hasher
         self.policy = policy
         self.clock = clock
+        # Told the user id after every write here, so caches of users stay true.
+        self._on_change = on_change
 
     async def register(
         self,
@@ -103,6 +111,7 @@ class Accounts:
             raise InvalidCredentials()
         if new_hash is not None:
             await self.store.set_password_hash(user.id, new_hash, changed_at=None)
+            self._on_change(user.id)
             user = replace(user, password_hash=new_hash)
         return user
 
@@ -128,3 +137,4 @@ class Accounts:
         new_password = self.policy.check(new_password, email=user.email)
         new_hash = await self.hasher.hash(new_password)
         await self.store.set_password_hash(user.id, new_hash, changed_at=self.clock.now())
+        self._on_change(user.id)

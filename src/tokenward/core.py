@@ -79,8 +79,10 @@ class Tokenward:
         self.policy = PasswordPolicy(
             settings.password_min_length, settings.password_max_length
         )
-        self.accounts = Accounts(self.store, self.hasher, self.policy, self.clock)
         self.user_cache = UserCache(self.store, ttl=settings.user_cache_ttl)
+        self.accounts = Accounts(
+            self.store, self.hasher, self.policy, self.clock, self.user_cache.invalidate
+        )
         self.revocations = RevocationView()
         self.key_schedule = KeySchedule.of(
             settings.access_ttl, settings.leeway, settings.key_refresh_interval
@@ -214,7 +216,6 @@ class Tokenward:
         except InvalidCredentials:
             log_event("login_failed", logger=logger, ip=client.ip)
             raise
-        self.user_cache.invalidate(user.id)  # its hash may just have been upgraded
         await self.ratelimiter.login_succeeded(account, client.ip)
         granted = _grant_scope(user, scope)
         session, refresh_token = await self.sessions.open(
@@ -327,7 +328,6 @@ class Tokenward:
         await self.ratelimiter.attempt_login(user.email_key, client.ip)
         await self.accounts.check_password(user, current)
         await self.accounts.set_password(user, new)
-        self.user_cache.invalidate(user.id)
         revoked = await self.sessions.revoke_all(
             user.id, "password_changed", keep_session_id=claims.sid
         )

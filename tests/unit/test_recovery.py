@@ -249,3 +249,18 @@ async def test_a_failing_mail_server_is_logged_not_raised(
 
     assert "password reset mail failed: ConnectionRefusedError" in caplog.text
     assert "twr_" not in caplog.text
+
+
+async def test_reset_drops_the_cached_user_record(
+    memory_tokenward: Tokenward, mailer: FakeMailer, clock: FrozenClock
+) -> None:
+    """A reset is seen by the user cache at once, like any other password write."""
+    user = await register(memory_tokenward)
+    token = await reset_link(memory_tokenward, mailer, user)
+    await memory_tokenward.user_cache.get(user.id)
+    clock.advance(1)
+
+    await memory_tokenward.recovery.reset(token, NEW_PASSWORD, CLIENT)
+
+    cached = await memory_tokenward.user_cache.get(user.id)
+    assert cached is not None and cached.password_changed_at == clock.now()

@@ -172,3 +172,28 @@ async def test_a_failed_shared_read_lets_the_others_read_again() -> None:
     with pytest.raises(StorageUnavailable):
         await first
     assert (await second) is not None
+
+
+async def test_every_password_write_drops_the_cached_record(
+    memory_tokenward: Tokenward,
+) -> None:
+    """A rehash at login and a password change are seen at once, not a second later."""
+    from tokenward.passwords import PasswordHasher
+    from tokenward.sessions import ClientInfo
+
+    old_parameters = PasswordHasher(time_cost=1, memory_cost=8192 * 2, threads=1)
+    user = await memory_tokenward.register("c@example.com", PASSWORD)
+    stale = await old_parameters.hash(PASSWORD)
+    await memory_tokenward.store.set_password_hash(user.id, stale, changed_at=None)
+    memory_tokenward.user_cache.invalidate(user.id)
+    assert (await memory_tokenward.user_cache.get(user.id)).password_hash == stale  # type: ignore[union-attr]
+
+    pair = await memory_tokenward.login("c@example.com", PASSWORD, ClientInfo())
+    rehashed = await memory_tokenward.user_cache.get(user.id)
+    assert rehashed is not None and rehashed.password_hash != stale
+
+    claims = memory_tokenward.tokens.verify(pair.access_token)
+    new = PASSWORD + " and then some"
+    await memory_tokenward.change_password(claims, PASSWORD, new, ClientInfo())
+    changed = await memory_tokenward.user_cache.get(user.id)
+    assert changed is not None and changed.password_hash != rehashed.password_hash
